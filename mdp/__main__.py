@@ -1,0 +1,5 @@
+import sys
+
+from mdp.cli import main
+
+sys.exit(main())

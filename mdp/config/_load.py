@@ -1,0 +1,90 @@
+"""Configuration files: TOML structured into attrs classes by cattrs.
+
+Every error names the file, the key (as a dotted path) and what is allowed, so an operator
+can fix the file without reading code.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from mdp._exceptions import ConfigError
+
+__all__ = ["converter", "load_toml", "structure"]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(forbid_extra_keys=True)
+converter.register_structure_hook(Path, lambda value, _: Path(os.path.expandvars(str(value))))
+
+
+def _allowed(type_: Any) -> str:
+    if isinstance(type_, type) and issubclass(type_, enum.Enum):
+        return "one of " + ", ".join(repr(m.value) for m in type_)
+    if attrs.has(type_):
+        return "a table with keys " + ", ".join(f.name for f in attrs.fields(type_))
+    name = getattr(type_, "__name__", None) or str(type_)
+    return {
+        "int": "an integer",
+        "str": "a string",
+        "bool": "true or false",
+        "float": "a number",
+    }.get(name, name)
+
+
+def _messages(exc: BaseException, path: str, type_: Any) -> list[str]:
+    """Flatten a cattrs error tree into one line per problem."""
+    if isinstance(exc, ForbiddenExtraKeysError):
+        keys = ", ".join(sorted(exc.extra_fields))
+        return [f"{path or '(top level)'}: unknown key(s) {keys}; allowed: {_allowed(exc.cl)}"]
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        lines: list[str] = []
+        for sub in exc.exceptions:
+            note = next(iter(getattr(sub, "__notes__", [])), None)
+            sub_path, sub_type = path, type_
+            if note is not None and hasattr(note, "name"):
+                name = note.name
+                sub_path = (
+                    f"{path}.{name}"
+                    if path and isinstance(name, str)
+                    else (f"{path}[{name}]" if not isinstance(name, str) else name)
+                )
+                sub_type = getattr(note, "type", None)
+            lines.extend(_messages(sub, sub_path, sub_type))
+        return lines
+    if isinstance(exc, KeyError):
+        return [f"{path + '.' if path else ''}{exc.args[0]}: required key is missing"]
+    detail = str(exc) or type(exc).__name__
+    return [f"{path or '(top level)'}: {detail}; expected {_allowed(type_)}"]
+
+
+def structure(data: Any, cls: type[T], *, source: str) -> T:
+    """Structure ``data`` into ``cls``; errors become one :class:`ConfigError` naming
+    ``source`` (a file name) and every bad key."""
+    try:
+        return converter.structure(data, cls)
+    except (ClassValidationError, ForbiddenExtraKeysError, IterableValidationError) as exc:
+        lines = _messages(exc, "", cls)
+        raise ConfigError(f"{source}: " + "; ".join(lines)) from None
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_toml(path: Path | str, cls: type[T]) -> T:
+    """Read a TOML file into ``cls``."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return structure(data, cls, source=str(path))
