@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 
 import attrs
 import cattrs
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
 
 from mdp._exceptions import ConfigError
 
@@ -23,7 +29,15 @@ __all__ = ["converter", "load_toml", "structure"]
 T = TypeVar("T")
 
 converter = cattrs.Converter(forbid_extra_keys=True)
-converter.register_structure_hook(Path, lambda value, _: Path(os.path.expandvars(str(value))))
+
+
+def _structure_path(value: Any, _: Any) -> Path:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a path")
+    return Path(os.path.expandvars(value))
+
+
+converter.register_structure_hook(Path, _structure_path)
 
 
 def _allowed(type_: Any) -> str:
@@ -32,12 +46,16 @@ def _allowed(type_: Any) -> str:
     if attrs.has(type_):
         return "a table with keys " + ", ".join(f.name for f in attrs.fields(type_))
     name = getattr(type_, "__name__", None) or str(type_)
-    return {
-        "int": "an integer",
-        "str": "a string",
-        "bool": "true or false",
-        "float": "a number",
-    }.get(name, name)
+    return _PLAIN_NAMES.get(name, name)
+
+
+_PLAIN_NAMES = {
+    "int": "an integer",
+    "str": "a string",
+    "bool": "true or false",
+    "float": "a number",
+    "Path": "a path (a string)",
+}
 
 
 def _messages(exc: BaseException, path: str, type_: Any) -> list[str]:
@@ -50,18 +68,16 @@ def _messages(exc: BaseException, path: str, type_: Any) -> list[str]:
         for sub in exc.exceptions:
             note = next(iter(getattr(sub, "__notes__", [])), None)
             sub_path, sub_type = path, type_
-            if note is not None and hasattr(note, "name"):
-                name = note.name
-                sub_path = (
-                    f"{path}.{name}"
-                    if path and isinstance(name, str)
-                    else (f"{path}[{name}]" if not isinstance(name, str) else name)
-                )
-                sub_type = getattr(note, "type", None)
+            if isinstance(note, AttributeValidationNote):
+                sub_path = f"{path}.{note.name}" if path else note.name
+                sub_type = note.type
+            elif isinstance(note, IterableValidationNote):
+                sub_path = f"{path}[{note.index}]"
+                sub_type = note.type
             lines.extend(_messages(sub, sub_path, sub_type))
         return lines
     if isinstance(exc, KeyError):
-        return [f"{path + '.' if path else ''}{exc.args[0]}: required key is missing"]
+        return [f"{path or exc.args[0]}: required key is missing"]
     detail = str(exc) or type(exc).__name__
     return [f"{path or '(top level)'}: {detail}; expected {_allowed(type_)}"]
 

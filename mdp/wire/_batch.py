@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mdp._exceptions import InvalidNumber, WireError
@@ -35,19 +35,26 @@ def encode_batch(records: Sequence[Record]) -> bytes:
             _source_to_pb(add_source(), instrument)
         return index
 
-    if records and all(type(record) is Trade for record in records):
-        _trade_columns_to_pb(batch.trades, records, index_of)  # type: ignore[arg-type]
-        return batch.SerializeToString()
-    add_record = batch.records.add
+    try:
+        if records and all(type(record) is Trade for record in records):
+            _trade_columns_to_pb(batch.trades, records, index_of)  # type: ignore[arg-type]
+        else:
+            _envelopes_to_pb(batch.records, records, index_of)
+    except (ValueError, TypeError) as exc:  # a value out of the wire type's range
+        raise WireError(f"cannot encode batch: {exc}") from None
+    return batch.SerializeToString()
+
+
+def _envelopes_to_pb(
+    envelopes: Any, records: Sequence[Record], index_of: Callable[[Instrument], int]
+) -> None:
+    add_record = envelopes.add
     encoders = _ENCODERS
     for record in records:
+        encoder = encoders.get(type(record)) or _encoder(record)
         env = add_record(source_index=index_of(record.instrument))
-        encoder = encoders.get(type(record))
-        if encoder is None:
-            encoder = _encoder(record)
         encoder(env, record)
         _header_to_pb(env, record)
-    return batch.SerializeToString()
 
 
 def decode_batch(data: bytes) -> list[Record]:

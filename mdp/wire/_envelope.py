@@ -216,10 +216,14 @@ def _encoder(record: Record) -> Callable[[Any, Any], None]:
 
 def encode(record: Record) -> bytes:
     """One record as a self-contained ``Envelope``."""
+    encoder = _encoder(record)
     env = pb.Envelope(schema_version=SCHEMA_VERSION)
-    _source_to_pb(env.source, record.instrument)
-    _encoder(record)(env, record)
-    _header_to_pb(env, record)
+    try:
+        _source_to_pb(env.source, record.instrument)
+        encoder(env, record)
+        _header_to_pb(env, record)
+    except (ValueError, TypeError) as exc:  # a value out of the wire type's range
+        raise WireError(f"cannot encode {type(record).__name__}: {exc}") from None
     return env.SerializeToString()
 
 
