@@ -18,8 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import per_call_ns
 
 from mdp import wire
-from mdp.model import Instrument, MarketType, Side, Trade
+from mdp.model import Instrument, MarketType, Side, Trade, _records
 from mdp.v1 import envelope_pb2
+from mdp.wire._batch import _envelopes_to_pb
+from mdp.wire._common import _source_to_pb
 
 
 def trades(n: int, seed: int = 1) -> list[Trade]:
@@ -64,6 +66,41 @@ def main() -> None:
     def pb_parse() -> None:
         envelope_pb2.EnvelopeBatch().ParseFromString(batch_bytes)
 
+    # The same batch written one envelope per trade (what mixed batches use), to show what
+    # the columnar layout buys.
+    per_record = envelope_pb2.EnvelopeBatch(schema_version=1)
+    _source_to_pb(per_record.sources.add(), one.instrument)
+    _envelopes_to_pb(per_record.records, batch, lambda _: 0)
+    per_record_bytes = per_record.SerializeToString()
+
+    def frozen_init() -> None:
+        Trade(
+            instrument=one.instrument,
+            receive_time_ns=1,
+            exchange_time_ns=2,
+            match_time_ns=3,
+            sequence=4,
+            trade_id=5,
+            price=one.price,
+            size=one.size,
+            side=Side.BUY,
+        )
+
+    def twin_and_swap() -> None:
+        o = object.__new__(_records._TradeFields)
+        o.instrument = one.instrument
+        o.receive_time_ns = 1
+        o.exchange_time_ns = 2
+        o.match_time_ns = 3
+        o.sequence = 4
+        o.quality = one.quality
+        o.extra = ()
+        o.trade_id = 5
+        o.price = one.price
+        o.size = one.size
+        o.side = Side.BUY
+        o.__class__ = Trade
+
     rows = [
         ("encode, single envelope", per_call_ns(lambda: wire.encode(one))),
         ("decode, single envelope", per_call_ns(lambda: wire.decode(single_bytes))),
@@ -75,6 +112,12 @@ def main() -> None:
             "decode, batch of 100 (per trade)",
             per_call_ns(lambda: wire.decode_batch(batch_bytes), items=100),
         ),
+        (
+            "decode, batch of 100 written one envelope per trade (per trade)",
+            per_call_ns(lambda: wire.decode_batch(per_record_bytes), items=100),
+        ),
+        ("build a Trade with the frozen __init__", per_call_ns(frozen_init)),
+        ("build a Trade on its mutable twin, then swap class", per_call_ns(twin_and_swap)),
         (
             "protobuf floor: serialize built batch (per trade)",
             per_call_ns(parsed.SerializeToString, items=100),
