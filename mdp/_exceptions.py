@@ -3,6 +3,11 @@
     MdpError
     ├── ConfigError (ValueError)      a configuration file or value is wrong
     ├── InvalidNumber (ValueError)    a string is not an exact finite decimal
+    ├── SupervisionError (RuntimeError)  the supervision tree could not keep a node running
+    │   ├── StartFailed               a child failed (or returned) before reporting started
+    │   ├── Escalation                a supervisor passed its restart intensity and gave up
+    │   └── NodeNotFound (LookupError)  no node at the path given (control socket, API)
+    ├── ControlError (RuntimeError)   a control-socket request failed or got an error reply
     └── WireError (ValueError)        bytes are not a message mdp can decode
         └── UnsupportedSchemaVersion  a message from a schema this reader does not know
 
@@ -12,7 +17,18 @@ exchange), with a message that tells the operator what is wrong and what to do.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InvalidNumber", "MdpError", "UnsupportedSchemaVersion", "WireError"]
+__all__ = [
+    "ConfigError",
+    "ControlError",
+    "Escalation",
+    "InvalidNumber",
+    "MdpError",
+    "NodeNotFound",
+    "StartFailed",
+    "SupervisionError",
+    "UnsupportedSchemaVersion",
+    "WireError",
+]
 
 
 class MdpError(Exception):
@@ -25,6 +41,28 @@ class ConfigError(MdpError, ValueError):
 
 class InvalidNumber(MdpError, ValueError):
     """A string that should hold an exact decimal number does not."""
+
+
+class SupervisionError(MdpError, RuntimeError):
+    """The supervision tree could not keep a node running."""
+
+
+class StartFailed(SupervisionError):
+    """A child raised, returned or was killed before it reported ``task_status.started()``."""
+
+
+class Escalation(SupervisionError):
+    """A supervisor restarted its children more often than its intensity allows, stopped
+    them and gave up; its parent handles it like any failed child, and at the root the
+    process exits non-zero so that systemd restarts the role."""
+
+
+class NodeNotFound(SupervisionError, LookupError):
+    """No node at the path given; the message lists the paths that exist nearby."""
+
+
+class ControlError(MdpError, RuntimeError):
+    """A control-socket request could not be made or got an error reply."""
 
 
 class WireError(MdpError, ValueError):
