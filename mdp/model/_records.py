@@ -3,7 +3,7 @@
 Every public record class is frozen and slotted. Each sits on a private mutable twin
 (``_TradeFields`` under ``Trade``) that declares its fields: the public class adds no
 fields, only immutability, so the codec can build a record on the twin with plain slot
-stores and then give it its public class. That is two to three times cheaper than a frozen
+stores and then give it its public class. That is about four times cheaper than a frozen
 ``__init__``, which must go through ``object.__setattr__`` per field (bench/bench_wire.py).
 Only the wire decoders (``mdp/wire/``) do it; everyone else constructs records normally.
 """
