@@ -67,10 +67,7 @@ class Inbox:
             self._in_flight = [item]
             await trio.lowlevel.cancel_shielded_checkpoint()
             return item
-        item = await self.channel.receive()
-        # No checkpoint between the channel handing the item over and this line.
-        self._in_flight = [item]
-        return item
+        return (await self._take(1))[0]
 
     async def receive_batch(self, max_items: int) -> list[Any]:
         """Between 1 and ``max_items`` items, redelivered ones first."""
@@ -82,8 +79,20 @@ class Inbox:
             self._in_flight = items
             await trio.lowlevel.cancel_shielded_checkpoint()
             return items
-        items = await self.channel.receive_batch(max_items)
-        self._in_flight = items
+        return await self._take(max_items)
+
+    async def _take(self, max_items: int) -> list[Any]:
+        # Taking from the channel and marking in flight happen in one step, with no
+        # checkpoint between them: there is never a moment when an item is in neither
+        # place (a drain waiting for "empty and nothing in flight" would lose it).
+        channel = self.channel
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if channel.depth:
+            items = self._in_flight = channel._take(max_items)
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        else:
+            await channel._wait_for_items()
+            items = self._in_flight = channel._take(max_items)
         return list(items)
 
     async def wait_drained(self) -> None:
