@@ -42,6 +42,13 @@ class Component:
                     f"got {', '.join(sorted(data))}"
                 )
             return None
+        allowed = [f.name for f in attrs.fields(self.args)]
+        extra = sorted(set(data) - set(allowed))
+        if extra:
+            raise ConfigError(
+                f"{source}: unknown argument(s) {', '.join(extra)} for {self.name!r}; "
+                f"allowed: {', '.join(allowed)}"
+            )
         return structure(data, self.args, source=source)
 
 
