@@ -1,0 +1,352 @@
+"""The deterministic market model of one symbol: sans-I/O, pure Python, seeded.
+
+A *step* is one taker order hitting the best level on one side: it makes 1–3 raw trades
+(consecutive ids, one per resting maker order) at one price, i.e. exactly one aggregate
+trade, followed by 1–3 maker changes (adds, cancels) elsewhere in the book. Every book
+change takes an update id; depth frames carry the final quantity of every level changed in
+their window, so a REST snapshot plus the following diffs gives exactly the next
+checkpoint. Times are derived from the step number, never from the wall clock, so the same
+seed gives byte-identical frames however the steps are scheduled.
+
+Frames are rendered with orjson once, as bytes, and only for streams someone is
+subscribed to (``wanted``); the history (ground truth, REST backfill) is kept regardless.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import orjson
+
+from mdp.simulator._book import ASK, BID, Book
+from mdp.simulator._instruments import Instrument, Market, NumberScale
+from mdp.simulator._tape import AggRecord, AggTape, CheckpointLog, TradeTape
+
+__all__ = ["DEPTH_INTERVALS", "Frame", "SymbolMarket", "stream_names"]
+
+Frame = tuple[str, bytes]
+"""(stream name, rendered payload) — the unit the hub fans out."""
+
+# depth stream suffix → window in ms, per market (Binance: spot @depth is 1000 ms,
+# futures @depth is 250 ms).
+DEPTH_INTERVALS: dict[Market, dict[str, int]] = {
+    Market.SPOT: {"@depth": 1000, "@depth@1000ms": 1000, "@depth@100ms": 100},
+    Market.FUTURES: {
+        "@depth": 250,
+        "@depth@100ms": 100,
+        "@depth@250ms": 250,
+        "@depth@500ms": 500,
+    },
+}
+_MARK_INTERVALS = {"@markPrice": 3000, "@markPrice@1s": 1000}
+_FUNDING_MS = 8 * 3600 * 1000
+_MIN_LEVELS = 20
+_dumps = orjson.dumps
+
+
+def stream_names(inst: Instrument) -> list[str]:
+    """Every stream this simulator serves for ``inst``."""
+    s = inst.stream_symbol
+    names = [f"{s}@aggTrade", f"{s}@bookTicker"]
+    names += [s + suffix for suffix in DEPTH_INTERVALS[inst.market]]
+    if inst.market is Market.SPOT:
+        names.append(f"{s}@trade")
+    else:
+        names += [s + suffix for suffix in _MARK_INTERVALS]
+        names.append(f"{s}@forceOrder")
+    return names
+
+
+class _DepthWindow:
+    """Levels changed since the last depth frame of one interval."""
+
+    __slots__ = (
+        "asks", "bids", "first", "interval", "last", "last_ms", "next_ms", "prev_u", "stream",
+    )  # fmt: skip
+
+    def __init__(self, stream: str, interval: int, start_ms: int, update_id: int) -> None:
+        self.stream = stream
+        self.interval = interval
+        self.next_ms = (start_ms // interval + 1) * interval
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        self.first = 0
+        self.last = 0
+        self.last_ms = 0
+        self.prev_u = update_id
+
+
+class SymbolMarket:
+    """One symbol's book, trades and timers. Drive it with :meth:`advance`."""
+
+    def __init__(
+        self,
+        inst: Instrument,
+        *,
+        seed: int,
+        rate: int,
+        start_ms: int,
+        history: int,
+        checkpoints: int,
+        max_levels: int = 200,
+    ) -> None:
+        if rate < 1:
+            raise ValueError("rate must be at least 1 step per second")
+        self.inst = inst
+        self.spot = inst.market is Market.SPOT
+        self.rate = rate
+        self.start_ms = start_ms
+        self.max_levels = max_levels
+        self.rng = rng = random.Random(f"{seed}/{inst.market.value}/{inst.symbol}")
+        self.step = 0
+        self.book = Book()
+        self.update_id = 1_000_000 + rng.randrange(1_000_000)
+        self.trades = TradeTape(history, first_id=100_000 + rng.randrange(100_000))
+        self.aggs = AggTape(history, first_id=10_000 + rng.randrange(10_000))
+        self.checkpoints = CheckpointLog(checkpoints)
+        notional = max(1, int(5000 / (inst.start_price * inst.lot)))
+        self.fill_scale = notional
+        self.wanted: frozenset[str] = frozenset()
+        s = inst.stream_symbol
+        self.s_trade, self.s_agg, self.s_ticker = f"{s}@trade", f"{s}@aggTrade", f"{s}@bookTicker"
+        self.s_force = f"{s}@forceOrder"
+        self.windows = [
+            _DepthWindow(s + suffix, ms, start_ms, self.update_id)
+            for suffix, ms in DEPTH_INTERVALS[inst.market].items()
+        ]
+        self.marks = [] if self.spot else [(s + k, v) for k, v in _MARK_INTERVALS.items()]
+        self.funding = rng.randrange(-2000, 8000)  # in 1e-8
+        self._next_second = (start_ms // 1000 + 1) * 1000
+        self._next_boundary = min([w.next_ms for w in self.windows] + [self._next_second])
+        self._top: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self._mark8 = NumberScale(inst.tick, 8)
+        self._seed_book()
+
+    # -- set-up -------------------------------------------------------------------------
+
+    def _seed_book(self) -> None:
+        rng, book, mid = self.rng, self.book, self.inst.start_ticks
+        for i in range(2 * _MIN_LEVELS):
+            book.set(BID, mid - 1 - i, 1 + int(rng.random() * self.fill_scale * 3))
+            book.set(ASK, mid + 1 + i, 1 + int(rng.random() * self.fill_scale * 3))
+        self.checkpoints.add(self.update_id, book.bids, book.asks)
+
+    def set_wanted(self, streams: frozenset[str]) -> None:
+        """Streams with at least one subscriber: only these are rendered."""
+        self.wanted = streams
+
+    def time_ms(self, step: int) -> int:
+        return self.start_ms + step * 1000 // self.rate
+
+    # -- the step loop ------------------------------------------------------------------
+
+    def advance(self, until_step: int, out: list[Frame]) -> None:
+        """Run steps up to ``until_step`` (exclusive), appending rendered frames."""
+        while self.step < until_step:
+            t = self.start_ms + self.step * 1000 // self.rate
+            if t >= self._next_boundary:
+                self._timers(t, out)
+            self._taker(t, out)
+            self._makers(t)
+            self._ticker(t, out)
+            self.step += 1
+
+    def _change(self, side: int, price: int, qty: int, t: int) -> None:
+        self.book.set(side, price, qty)
+        if self.spot:
+            self.update_id += 1
+        else:  # futures update ids are increasing but not consecutive
+            self.update_id += 1 if self.rng.random() < 0.7 else 3
+        uid = self.update_id
+        for w in self.windows:
+            if not w.first:
+                w.first = uid
+            w.last = uid
+            w.last_ms = t
+            (w.bids if side == BID else w.asks)[price] = qty
+
+    def _taker(self, t: int, out: list[Frame]) -> None:
+        rng, book, inst = self.rng, self.book, self.inst
+        buyer_is_maker = rng.random() < 0.5  # the taker sells into the best bid
+        side = BID if buyer_is_maker else ASK
+        price = book.best_bid if buyer_is_maker else book.best_ask
+        levels = book.bids if buyer_is_maker else book.asks
+        available = levels[price]
+        r = rng.random()
+        makers = 1 if r < 0.7 else (2 if r < 0.9 else 3)
+        makers = min(makers, available)
+        total = min(available, makers + int(rng.random() * self.fill_scale))
+        trades = self.trades
+        first = trades.next_id
+        p_str = inst.price.render(price)
+        left = total
+        for k in range(makers):
+            qty = left if k == makers - 1 else max(1, left // (makers - k) - k)
+            left -= qty
+            tid = trades.next_id
+            trades.append(price, qty, t, buyer_is_maker)
+            if self.s_trade in self.wanted:
+                out.append((self.s_trade, _dumps({
+                    "e": "trade", "E": t + (tid & 1), "s": inst.symbol, "t": tid,
+                    "p": p_str, "q": inst.qty.render(qty), "T": t,
+                    "m": buyer_is_maker, "M": True,
+                })))  # fmt: skip
+        self._change(side, price, available - total, t)
+        last = trades.next_id - 1
+        agg = AggRecord(self.aggs.next_id, price, total, first, last, t, buyer_is_maker)
+        self.aggs.append(agg)
+        if self.s_agg in self.wanted:
+            msg: dict[str, Any] = {
+                "e": "aggTrade", "E": t + (agg.id & 1), "s": inst.symbol, "a": agg.id,
+                "p": p_str, "q": inst.qty.render(total), "f": agg.first_id, "l": agg.last_id,
+                "T": t, "m": buyer_is_maker,
+            }  # fmt: skip
+            if self.spot:
+                msg["M"] = True
+            out.append((self.s_agg, _dumps(msg)))
+
+    def _makers(self, t: int) -> None:
+        rng, book = self.rng, self.book
+        for _ in range(1 + int(rng.random() * 3)):
+            side = BID if rng.random() < 0.5 else ASK
+            d = int(rng.random() * 12) - 1
+            if side == BID:
+                levels, price = book.bids, book.best_bid - d
+                if price >= book.best_ask:
+                    price = book.best_ask - 1
+            else:
+                levels, price = book.asks, book.best_ask + d
+                if price <= book.best_bid:
+                    price = book.best_bid + 1
+            if price <= 0:
+                continue
+            current = levels.get(price, 0)
+            if rng.random() < 0.6:
+                self._change(side, price, current + 1 + int(rng.random() * self.fill_scale * 2), t)
+            elif current and len(levels) > _MIN_LEVELS:
+                self._change(side, price, current // 2 if rng.random() < 0.5 else 0, t)
+        for side, levels in ((BID, book.bids), (ASK, book.asks)):
+            while len(levels) < _MIN_LEVELS:  # refill the far end of a thin side
+                if side == BID:
+                    price = min(levels) - 1 if levels else book.best_ask - 1
+                else:
+                    price = max(levels) + 1 if levels else book.best_bid + 1
+                if price <= 0:
+                    break
+                self._change(side, price, 1 + int(rng.random() * self.fill_scale * 3), t)
+            if len(levels) > self.max_levels + 16:
+                for price in book.far_levels(side, self.max_levels):
+                    self._change(side, price, 0, t)
+
+    def _ticker(self, t: int, out: list[Frame]) -> None:
+        book = self.book
+        top = (book.best_bid, book.bids[book.best_bid], book.best_ask, book.asks[book.best_ask])
+        if top == self._top:
+            return
+        self._top = top
+        if self.s_ticker not in self.wanted:
+            return
+        inst = self.inst
+        msg: dict[str, Any] = {"u": self.update_id, "s": inst.symbol}
+        if not self.spot:
+            msg = {"e": "bookTicker", "u": self.update_id, "E": t + 1, "T": t, "s": inst.symbol}
+        msg["b"] = inst.price.render(top[0])
+        msg["B"] = inst.qty.render(top[1])
+        msg["a"] = inst.price.render(top[2])
+        msg["A"] = inst.qty.render(top[3])
+        out.append((self.s_ticker, _dumps(msg)))
+
+    # -- windowed streams ---------------------------------------------------------------
+
+    def _timers(self, t: int, out: list[Frame]) -> None:
+        for w in self.windows:
+            if t >= w.next_ms:
+                self._flush_depth(w, out)
+                w.next_ms = (t // w.interval + 1) * w.interval
+        if not self.spot and t >= self._next_second:
+            while self._next_second <= t:
+                self._second(self._next_second, out)
+                self._next_second += 1000
+        self._next_second = max(self._next_second, (t // 1000) * 1000 + 1000)
+        self._next_boundary = min([w.next_ms for w in self.windows] + [self._next_second])
+
+    def _flush_depth(self, w: _DepthWindow, out: list[Frame]) -> None:
+        if not w.first:
+            return
+        book = self.book
+        self.checkpoints.add(w.last, book.bids, book.asks)
+        if w.stream in self.wanted:
+            inst = self.inst
+            pr, qr = inst.price.render, inst.qty.render
+            bids = [[pr(p), qr(q)] for p, q in sorted(w.bids.items(), reverse=True)]
+            asks = [[pr(p), qr(q)] for p, q in sorted(w.asks.items())]
+            e = w.next_ms
+            if self.spot:
+                msg: dict[str, Any] = {
+                    "e": "depthUpdate", "E": e, "s": inst.symbol, "U": w.first, "u": w.last,
+                    "b": bids, "a": asks,
+                }  # fmt: skip
+            else:
+                msg = {
+                    "e": "depthUpdate", "E": e, "T": w.last_ms, "s": inst.symbol,
+                    "U": w.first, "u": w.last, "pu": w.prev_u, "b": bids, "a": asks,
+                }  # fmt: skip
+            out.append((w.stream, _dumps(msg)))
+        w.prev_u = w.last
+        w.first = 0
+        w.bids = {}
+        w.asks = {}
+
+    def _second(self, e: int, out: list[Frame]) -> None:
+        """Once per simulated second on futures: mark price, funding, liquidations."""
+        rng, book, inst = self.rng, self.book, self.inst
+        self.funding = max(-75000, min(75000, self.funding + rng.randrange(-50, 51)))
+        mid2 = book.best_bid + book.best_ask  # twice the mid, in ticks
+        for stream, interval in self.marks:
+            if e % interval or stream not in self.wanted:
+                continue
+            m8 = self._mark8
+            out.append((stream, _dumps({
+                "e": "markPriceUpdate", "E": e, "s": inst.symbol,
+                "p": _half(m8, mid2), "i": _half(m8, mid2 - 1), "P": _half(m8, mid2 + 1),
+                "r": _rate8(self.funding), "T": (e // _FUNDING_MS + 1) * _FUNDING_MS,
+            })))  # fmt: skip
+        if rng.random() < 0.3 and self.s_force in self.wanted:
+            sell = rng.random() < 0.5
+            price = book.best_bid - 3 if sell else book.best_ask + 3
+            qty = inst.qty.render(1 + int(rng.random() * self.fill_scale))
+            p = inst.price.render(price)
+            out.append((self.s_force, _dumps({"e": "forceOrder", "E": e, "o": {
+                "s": inst.symbol, "S": "SELL" if sell else "BUY", "o": "LIMIT", "f": "IOC",
+                "q": qty, "p": p, "ap": p, "X": "FILLED", "l": qty, "z": qty, "T": e - 1,
+            }})))  # fmt: skip
+
+    # -- REST views -----------------------------------------------------------------------
+
+    def snapshot(self, limit: int) -> tuple[int, list[list[str]], list[list[str]]]:
+        """``lastUpdateId`` and the top ``limit`` levels; also kept as a checkpoint."""
+        book, inst = self.book, self.inst
+        self.checkpoints.add(self.update_id, book.bids, book.asks)
+        cp = book.checkpoint(self.update_id, limit)
+        pr, qr = inst.price.render, inst.qty.render
+        return (
+            self.update_id,
+            [[pr(p), qr(q)] for p, q in cp.bids],
+            [[pr(p), qr(q)] for p, q in cp.asks],
+        )
+
+    def now_ms(self) -> int:
+        return self.time_ms(self.step)
+
+
+def _half(scale: NumberScale, twice: int) -> str:
+    """A price of ``twice / 2`` ticks, exact at the scale's decimals (mark prices may
+    sit between ticks)."""
+    return f"{scale.decimal(twice) / 2:.{scale.decimals}f}"
+
+
+def _rate8(value: int) -> str:
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    return f"{sign}{value // 10**8}.{value % 10**8:08d}"
