@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from mdp._exceptions import MdpError
-from mdp.cli import _config, _ctl, _run, _selfcheck, _version
+from mdp.cli import _config, _ctl, _run, _selfcheck, _simulate, _version
 
-_COMMANDS: tuple[ModuleType, ...] = (_version, _selfcheck, _config, _run, _ctl)
+_COMMANDS: tuple[ModuleType, ...] = (_version, _selfcheck, _config, _run, _ctl, _simulate)
 
 Handler = Callable[[argparse.Namespace], int]
 
