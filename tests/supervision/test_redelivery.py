@@ -111,7 +111,9 @@ async def test_an_item_that_crashes_fewer_times_than_allowed_is_delivered(
             await ctx.outputs[0].send(item)
 
     store = MemoryDeadLetters()
-    sup = Supervisor(pipeline(worker("w", flaky, inputs=["in"], outputs=["out"])), dead_letters=store)
+    sup = Supervisor(
+        pipeline(worker("w", flaky, inputs=["in"], outputs=["out"])), dead_letters=store
+    )
     async with trio.open_nursery() as nursery:
         await nursery.start(sup.run)
         await sup.channels["in"].send("x")
