@@ -1,0 +1,112 @@
+"""USD-M futures: the /public and /market routes, their frames (depth with ``pu``,
+bookTicker, aggTrade, markPrice with funding, forceOrder) and the fapi REST endpoints."""
+
+from __future__ import annotations
+
+import itertools
+
+import httpx
+import orjson
+import trio
+from trio_websocket import open_websocket_url
+
+from tests.simulator.conftest import Start, data_of, is_number, on_step
+
+_FUNDING_MS = 8 * 3600 * 1000
+
+
+async def test_public_route_depth_and_book_ticker(start: Start) -> None:
+    _, address = await start()
+    url = address.futures_ws + "/public/stream?streams=btcusdt@depth@100ms/btcusdt@bookTicker"
+    async with open_websocket_url(url) as ws:
+        depth = await data_of(ws, 4, "btcusdt@depth@100ms")
+        tickers = await data_of(ws, 3, "btcusdt@bookTicker")
+    for d in depth:
+        assert list(d) == ["e", "E", "T", "s", "U", "u", "pu", "b", "a"]
+        assert d["T"] <= d["E"]
+        assert d["U"] <= d["u"]
+        assert d["pu"] < d["U"]
+        for price, qty in d["b"] + d["a"]:
+            assert on_step(price, "0.10")
+            assert on_step(qty, "0.001")
+    for prev, nxt in itertools.pairwise(depth):
+        assert nxt["pu"] == prev["u"]
+    for t in tickers:
+        assert list(t) == ["e", "u", "E", "T", "s", "b", "B", "a", "A"]
+        assert t["e"] == "bookTicker"
+        assert all(is_number(t[k]) for k in "bBaA")
+
+
+async def test_market_route_agg_mark_force(start: Start) -> None:
+    _, address = await start(rate=200)
+    streams = "btcusdt@aggTrade/btcusdt@markPrice@1s/btcusdt@forceOrder"
+    async with open_websocket_url(address.futures_ws + "/market/stream?streams=" + streams) as ws:
+        aggs = await data_of(ws, 5, "btcusdt@aggTrade")
+        marks = await data_of(ws, 2, "btcusdt@markPrice@1s")
+        force = await data_of(ws, 1, "btcusdt@forceOrder")
+    for a in aggs:
+        assert list(a) == ["e", "E", "s", "a", "p", "q", "f", "l", "T", "m"]  # no "M" on futures
+        assert len(a["p"].split(".")[1]) == 2  # futures renders the tick's precision
+    for m in marks:
+        assert list(m) == ["e", "E", "s", "p", "i", "P", "r", "T"]
+        assert m["e"] == "markPriceUpdate"
+        assert all(is_number(m[k]) for k in "piPr")
+        assert m["T"] % _FUNDING_MS == 0
+        assert m["T"] > m["E"]
+    assert marks[1]["E"] - marks[0]["E"] == 1000
+    order = force[0]["o"]
+    assert force[0]["e"] == "forceOrder"
+    assert list(order) == ["s", "S", "o", "f", "q", "p", "ap", "X", "l", "z", "T"]
+    assert order["S"] in ("BUY", "SELL")
+    assert is_number(order["q"])
+
+
+async def test_unrouted_market_stream_is_acked_then_silent(start: Start) -> None:
+    _, address = await start(rate=500)
+    async with open_websocket_url(address.futures_ws + "/ws") as ws:
+        await ws.send_message(
+            '{"method":"SUBSCRIBE","params":["btcusdt@aggTrade","btcusdt@depth@100ms"],"id":1}'
+        )
+        await ws.send_message('{"method":"LIST_SUBSCRIPTIONS","id":2}')
+        seen: list[dict[str, object]] = []
+        with trio.move_on_after(0.6):
+            while True:
+                seen.append(orjson.loads(await ws.get_message()))
+    assert seen[0] == {"result": None, "id": 1}
+    assert {"result": ["btcusdt@aggTrade", "btcusdt@depth@100ms"], "id": 2} in seen
+    events = [m.get("e") for m in seen if "e" in m]
+    assert "depthUpdate" in events  # the public stream flows
+    assert "aggTrade" not in events  # the /market one is silent
+
+
+async def test_public_route_silences_market_streams(start: Start) -> None:
+    _, address = await start(rate=500)
+    url = address.futures_ws + "/public/ws/btcusdt@aggTrade"
+    async with open_websocket_url(url) as ws:
+        with trio.move_on_after(0.4) as scope:
+            await ws.get_message()
+    assert scope.cancelled_caught
+
+
+async def test_fapi_rest(start: Start, http: httpx.AsyncClient) -> None:
+    _, address = await start()
+    info = (await http.get(address.futures_rest + "/fapi/v1/exchangeInfo")).json()
+    btc = next(s for s in info["symbols"] if s["symbol"] == "BTCUSDT")
+    assert (btc["contractType"], btc["quoteAsset"], btc["pricePrecision"]) == (
+        "PERPETUAL",
+        "USDT",
+        2,
+    )
+    filters = {f["filterType"]: f for f in btc["filters"]}
+    assert (filters["PRICE_FILTER"]["tickSize"], filters["LOT_SIZE"]["stepSize"]) == (
+        "0.10",
+        "0.001",
+    )
+    r = await http.get(address.futures_rest + "/fapi/v1/depth?symbol=BTCUSDT&limit=100")
+    book = r.json()
+    assert list(book) == ["lastUpdateId", "E", "T", "bids", "asks"]
+    assert r.headers["x-mbx-used-weight-1m"] == str(1 + 5)
+    r = await http.get(address.futures_rest + "/fapi/v1/depth?symbol=BTCUSDT&limit=7")
+    assert r.status_code == 400
+    r = await http.get(address.futures_rest + "/fapi/v1/aggTrades?symbol=BTCUSDT&limit=3")
+    assert [list(a) for a in r.json()] == [["a", "p", "q", "f", "l", "T", "m"]] * 3
