@@ -49,12 +49,12 @@ class LineReader:
         """The next line without its newline; ``None`` at end of stream."""
         while True:
             end = self._buffer.find(b"\n")
+            if end > MAX_LINE or (end < 0 and len(self._buffer) > MAX_LINE):
+                raise LineTooLong(f"request longer than {MAX_LINE} bytes")
             if end >= 0:
                 line = bytes(self._buffer[:end])
                 del self._buffer[: end + 1]
                 return line
-            if len(self._buffer) > MAX_LINE:
-                raise LineTooLong(f"request longer than {MAX_LINE} bytes")
             data = await self._stream.receive_some(65536)
             if not data:
                 if self._buffer:

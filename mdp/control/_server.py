@@ -43,7 +43,9 @@ class ControlServer:
         self._extra_stats = extra_stats or dict
         self.started_at = 0.0
 
-    async def serve(self, path: Path, *, task_status: trio.TaskStatus[Path]) -> None:
+    async def serve(
+        self, path: Path, *, task_status: trio.TaskStatus[Path] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Listen on ``path`` until cancelled; reports the path once it accepts."""
         listener = await _listen(path)
         self.started_at = trio.current_time()

@@ -483,6 +483,7 @@ class Supervisor:
         if instance is None:
             raise SupervisionError(f"{path} is not running (it is {node.state})")
         instance.killed = True
+        node.last_error = "killed"
         instance.scope.cancel()
 
     async def restart(self, path: str) -> None:
