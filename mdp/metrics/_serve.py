@@ -26,6 +26,8 @@ def parse_address(address: str) -> tuple[str, int]:
 
 @attrs.define
 class MetricsServer:
+    """A running /metrics endpoint; ``aclose`` stops it."""
+
     host: str
     port: int
     _server: Any

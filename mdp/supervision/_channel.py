@@ -25,6 +25,9 @@ __all__ = ["Channel", "ChannelStats", "OverflowPolicy"]
 
 
 class OverflowPolicy(enum.StrEnum):
+    """What a full channel does with one more item: make the sender wait, or drop the
+    oldest item it holds."""
+
     BLOCK = "block"
     DROP_OLDEST = "drop_oldest"
 

@@ -25,11 +25,15 @@ __all__ = ["Component", "ComponentFn", "component", "lookup", "registered"]
 
 
 class ComponentFn(Protocol):
+    """``async def run(ctx, *, task_status)``: what a worker runs."""
+
     def __call__(self, ctx: Context, *, task_status: trio.TaskStatus[None]) -> Awaitable[None]: ...
 
 
 @attrs.frozen
 class Component:
+    """A registered component: its name, its function and the attrs class of its args."""
+
     name: str
     fn: ComponentFn
     args: type[Any] | None = None
@@ -88,6 +92,7 @@ def lookup(name: str) -> Component:
 
 
 def registered() -> list[str]:
+    """Every registered component name (the built-in ones included)."""
     for module in _BUILTIN_MODULES.values():
         importlib.import_module(module)
     return sorted(_REGISTRY)

@@ -23,6 +23,8 @@ __all__ = ["Instance", "Node", "NodeState", "describe"]
 
 
 class NodeState(enum.StrEnum):
+    """Where a node is in its life; shown by ``mdp ctl tree``."""
+
     STARTING = "starting"
     RUNNING = "running"
     BACKOFF = "backoff"  # waiting out the delay before a restart
