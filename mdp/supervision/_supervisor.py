@@ -123,6 +123,7 @@ class Supervisor:
         self._nursery: trio.Nursery | None = None
         self._window: deque[float] = deque()
         self._starting_all = False
+        self._starting_due = False
         self.running = False
         self.started_at: float | None = None
         self.total_restarts = 0
@@ -349,6 +350,8 @@ class Supervisor:
                 continue
             member.state, member.restart_at = NodeState.BACKOFF, restart_at
             member.restarts += 1
+        if delay <= 0 and not self._starting_due:
+            await self._start_due()  # no backoff: restart now rather than on the next turn
 
     def _group(self, node: Node) -> list[Node]:
         """The children that restart with ``node``, in start order."""
@@ -374,16 +377,22 @@ class Supervisor:
             )
 
     async def _start_due(self) -> None:
-        ordered = self.spec.strategy in (Strategy.ONE_FOR_ALL, Strategy.REST_FOR_ONE)
-        now = trio.current_time()
-        for node in list(self.nodes):
-            if node.state is not NodeState.BACKOFF or node.restart_at is None:
-                continue
-            if node.restart_at > now:
-                if ordered:
-                    return  # a later child waits for the earlier ones
-                continue
-            await self._start_node(node)
+        # A start that fails schedules a restart (see _after_end); the guard keeps that
+        # from recursing back into here, the loop picks it up instead.
+        self._starting_due = True
+        try:
+            ordered = self.spec.strategy in (Strategy.ONE_FOR_ALL, Strategy.REST_FOR_ONE)
+            now = trio.current_time()
+            for node in list(self.nodes):
+                if node.state is not NodeState.BACKOFF or node.restart_at is None:
+                    continue
+                if node.restart_at > now:
+                    if ordered:
+                        return  # a later child waits for the earlier ones
+                    continue
+                await self._start_node(node)
+        finally:
+            self._starting_due = False
 
     async def _stop_node(self, node: Node) -> None:
         """Cancel the node's task and wait (bounded) until it is gone."""
