@@ -14,12 +14,13 @@ counted.
 from __future__ import annotations
 
 import enum
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import trio
+
+from mdp.supervision._buffer import ChunkedBuffer
 
 __all__ = ["Channel", "ChannelStats", "OverflowPolicy"]
 
@@ -70,7 +71,7 @@ class Channel:
         self.path = path or name
         self.capacity = capacity
         self.policy = OverflowPolicy(policy)
-        self._buffer: deque[Any] = deque()
+        self._buffer = ChunkedBuffer()
         self._not_empty = trio.lowlevel.ParkingLot()
         self._not_full = trio.lowlevel.ParkingLot()
         self._emptied = trio.lowlevel.ParkingLot()
@@ -108,7 +109,7 @@ class Channel:
         """Put one item; with ``block`` wait while the channel is full."""
         await trio.lowlevel.checkpoint_if_cancelled()
         await self._wait_for_room(1)
-        self._put((item,))
+        self._put_one(item)
         await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def send_batch(self, items: Sequence[Any]) -> None:
@@ -128,7 +129,7 @@ class Channel:
         self._check_open()
         if self.policy is OverflowPolicy.BLOCK and len(self._buffer) >= self.capacity:
             raise trio.WouldBlock
-        self._put((item,))
+        self._put_one(item)
 
     async def _wait_for_room(self, n: int) -> None:
         self._check_open()
@@ -145,17 +146,21 @@ class Channel:
         finally:
             self.blocked_seconds += trio.current_time() - start
 
-    def _put(self, items: Iterable[Any]) -> None:
+    def _put_one(self, item: Any) -> None:
+        self._buffer.append(item)
+        self.items_in += 1
+        self._after_put()
+
+    def _put(self, items: Sequence[Any]) -> None:
+        self.items_in += self._buffer.extend(items)
+        self._after_put()
+
+    def _after_put(self) -> None:
         buffer = self._buffer
-        before = len(buffer)
-        buffer.extend(items)
-        added = len(buffer) - before
-        self.items_in += added
         if self.policy is OverflowPolicy.DROP_OLDEST:
             excess = len(buffer) - self.capacity
             if excess > 0:
-                for _ in range(excess):
-                    buffer.popleft()
+                buffer.drop(excess)
                 self.dropped += excess
         if len(buffer) > self.peak:
             self.peak = len(buffer)
@@ -203,12 +208,7 @@ class Channel:
 
     def _take(self, n: int) -> list[Any]:
         buffer = self._buffer
-        if n >= len(buffer):
-            items = list(buffer)
-            buffer.clear()
-        else:
-            popleft = buffer.popleft
-            items = [popleft() for _ in range(n)]
+        items = buffer.take(n)
         self.items_out += len(items)
         if self._not_full:
             self._not_full.unpark_all()
@@ -222,7 +222,7 @@ class Channel:
         Used when a worker is removed for good with items in flight: they go back where
         they came from instead of being lost. It may exceed the capacity for a moment.
         """
-        self._buffer.extendleft(reversed(items))
+        self._buffer.push_front(list(items))
         self.items_out -= len(items)
         if self._not_empty:
             self._not_empty.unpark_all()
