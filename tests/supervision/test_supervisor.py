@@ -462,3 +462,36 @@ async def test_killing_a_supervisor_restarts_its_subtree(
         assert not isinstance(x, Supervisor)
         assert x.starts == 2
         assert instances(sup) == {"a": 1, "inner": 2}
+
+
+async def test_a_failed_start_during_a_restart_is_retried_with_backoff(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log = Log()
+    spec = tree(
+        scripted(log, "a"),
+        scripted(log, "w", crash_after=crash_once(1.0), fail_start=lambda i: i in (2, 3)),
+        backoff=Backoff(initial=1.0, factor=2.0, jitter=0.0, max=10.0),
+    )
+    async with running(spec) as sup:
+        await trio.sleep(20)
+        w = sup.nodes[1]
+        assert w.state is NodeState.RUNNING
+        assert w.starts == 4
+        assert w.restarts == 3
+        # crash at 1, then starts at 2 (fails), 4 (fails), 8 (runs): the backoff doubled
+        assert log.times("w", "start") == [0.0, 2.0, 4.0, 8.0]
+        assert sup.nodes[0].starts == 1
+
+
+async def test_a_child_that_never_starts_again_escalates(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log = Log()
+    spec = tree(
+        scripted(log, "w", crash_after=crash_once(1.0), fail_start=lambda i: i > 1),
+        intensity=Intensity(max_restarts=5, period=100.0),
+    )
+    with pytest.raises(Escalation, match="6 restarts within 100s"):
+        await Supervisor(spec).run()
+    assert log.names("start-failed") == ["w"] * 5
