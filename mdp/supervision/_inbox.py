@@ -16,7 +16,7 @@ from typing import Any
 
 import trio
 
-from mdp.supervision._channel import Channel
+from mdp.supervision._channel import Channel, schedule_point
 from mdp.supervision._deadletter import DeadLetterStore
 
 __all__ = ["Inbox"]
@@ -65,7 +65,7 @@ class Inbox:
             await trio.lowlevel.checkpoint_if_cancelled()
             item = self._redeliver.popleft()
             self._in_flight = [item]
-            await trio.lowlevel.cancel_shielded_checkpoint()
+            await schedule_point()
             return item
         return (await self._take(1))[0]
 
@@ -77,7 +77,7 @@ class Inbox:
             take = min(max_items, len(self._redeliver))
             items = [self._redeliver.popleft() for _ in range(take)]
             self._in_flight = items
-            await trio.lowlevel.cancel_shielded_checkpoint()
+            await schedule_point()
             return items
         return await self._take(max_items)
 
@@ -89,7 +89,7 @@ class Inbox:
         await trio.lowlevel.checkpoint_if_cancelled()
         if channel.depth:
             items = self._in_flight = channel._take(max_items)
-            await trio.lowlevel.cancel_shielded_checkpoint()
+            await schedule_point()
         else:
             await channel._wait_for_items()
             items = self._in_flight = channel._take(max_items)

@@ -64,7 +64,7 @@ async def test_every_item_arrives_once_and_in_order_while_workers_are_killed(
                         await trio.sleep(0.0002)
                         continue
                     kills += 1
-                    await trio.sleep(rng.uniform(0, 0.002))
+                    await trio.sleep(rng.uniform(0, 0.003))
             nodes = {n["path"]: n for n in (await ctl.request("tree"))["nodes"]}
             stats = (await ctl.request("stats"))["stats"]
             await ctl.request("stop")
