@@ -122,3 +122,35 @@ async def test_nowait_variants() -> None:
 def test_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError, match="capacity must be at least 1"):
         Channel("c", 0)
+
+
+async def test_a_sender_that_never_waits_still_lets_other_tasks_run() -> None:
+    ch = Channel("live", 4, OverflowPolicy.DROP_OLDEST)
+    ran = trio.Event()
+
+    async def other() -> None:
+        ran.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(other)
+        for n in range(100):  # never has to wait: drop_oldest
+            await ch.send(n)
+        assert ran.is_set()
+
+
+async def test_every_operation_checks_for_cancellation() -> None:
+    ch = Channel("c", 10)
+    await ch.send_batch([1, 2])
+    reached = []
+    for op in (
+        lambda: ch.send(3),
+        lambda: ch.send_batch([3]),
+        ch.receive,
+        lambda: ch.receive_batch(5),
+    ):
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await op()
+            reached.append(op)
+    assert reached == []
+    assert ch.depth == 2
