@@ -18,7 +18,7 @@ from pathlib import Path
 import attrs
 import trio
 
-from mdp._exceptions import SupervisionError
+from mdp._exceptions import MdpError, SupervisionError
 from mdp.control import ControlServer, socket_path
 from mdp.metrics import MetricsServer, serve_metrics
 from mdp.supervision._deadletter import JsonLinesDeadLetters
@@ -87,14 +87,54 @@ async def run_role(
     rng: random.Random | None = None,
     task_status: trio.TaskStatus[RunningRole] = trio.TASK_STATUS_IGNORED,
 ) -> int:
-    """Run ``role`` until it is stopped or its root gives up; returns the exit code."""
-    run = role.spec.run
-    drain = run.drain_timeout if drain_timeout is None else drain_timeout
+    """Run ``role`` until it is stopped or its root gives up; returns the exit code.
+
+    An :class:`MdpError` while setting up (the control socket is taken, the metrics port
+    is in use) is raised as itself, not inside an exception group, so that ``mdp run``
+    can print it as one line.
+    """
     notifier = notifier if notifier is not None else Notifier()
     root = build_tree(role, rng=rng)
+    try:
+        failure = await _supervise(
+            role, root, notifier, control_dir, metrics, drain_timeout, handle_signals, task_status
+        )
+    except BaseExceptionGroup as group:
+        mdp_errors, rest = group.split(MdpError)
+        if mdp_errors is None or rest is not None:
+            raise
+        raise _first_leaf(mdp_errors) from None
+    if failure is not None:
+        log.error("%s: the root supervisor gave up: %s", role.name, failure)
+        notifier.stopping(f"failed: {failure}")
+        return 1
+    log.info("%s: stopped", role.name)
+    return 0
+
+
+def _first_leaf(group: BaseExceptionGroup[MdpError]) -> MdpError:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    assert isinstance(error, MdpError)
+    return error
+
+
+async def _supervise(
+    role: Role,
+    root: Supervisor,
+    notifier: Notifier,
+    control_dir: Path | None,
+    metrics: str | None,
+    drain_timeout: float | None,
+    handle_signals: bool,
+    task_status: trio.TaskStatus[RunningRole],
+) -> SupervisionError | None:
+    run = role.spec.run
+    drain = run.drain_timeout if drain_timeout is None else drain_timeout
+    address = run.metrics if metrics is None else metrics
     stopping = False
     metrics_server: MetricsServer | None = None
-    address = run.metrics if metrics is None else metrics
     failure: SupervisionError | None = None
 
     def extra_stats() -> dict[str, object]:
@@ -144,12 +184,7 @@ async def run_role(
             if metrics_server is not None:
                 with trio.move_on_after(2, shield=True):
                     await metrics_server.aclose()
-    if failure is not None:
-        log.error("%s: the root supervisor gave up: %s", role.name, failure)
-        notifier.stopping(f"failed: {failure}")
-        return 1
-    log.info("%s: stopped", role.name)
-    return 0
+    return failure
 
 
 async def _on_signals(

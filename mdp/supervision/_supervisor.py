@@ -443,7 +443,10 @@ class Supervisor:
         if self._events is None:
             raise SupervisionError(f"{self.path} is not running")
         command = _Command(fn)
-        self._events.send_nowait(command)
+        try:
+            self._events.send_nowait(command)
+        except trio.ClosedResourceError:
+            raise SupervisionError(f"{self.path} is stopping") from None
         await command.done.wait()
         if command.error is not None:
             raise command.error

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from mdp._exceptions import ControlError
+from mdp._exceptions import ConfigError, ControlError
 from mdp.cli._ctl import render
 from mdp.control import MAX_LINE, ControlClient, ControlServer
 from mdp.supervision._notify import Notifier
@@ -182,3 +182,31 @@ def test_ctl_renders_readable_tables() -> None:
     assert render("kill", {"ok": True, "killed": "demo/sink"}) == "ok  killed: demo/sink"
     stats = render("stats", {"ok": True, "stats": {"role": "demo", "states": {"running": 5}}})
     assert stats.splitlines() == ["role    demo", "states  running=5"]
+
+
+async def test_a_second_run_of_the_role_fails_with_one_clear_error(short_dir: Path) -> None:
+    role = load_role("demo", REPO / "supervisors")
+    async with demo(short_dir):
+        with pytest.raises(ControlError, match="in use by a running role; stop it first"):
+            await run_role(
+                role, control_dir=short_dir / "run", notifier=Notifier(""), handle_signals=False
+            )
+
+
+async def test_a_metrics_port_in_use_fails_with_one_clear_error(short_dir: Path) -> None:
+    role = load_role("demo", REPO / "supervisors")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        with pytest.raises(ConfigError, match=f"metrics address 127.0.0.1:{port}: cannot listen"):
+            await run_role(
+                role,
+                control_dir=short_dir / "run",
+                metrics=f"127.0.0.1:{port}",
+                notifier=Notifier(""),
+                handle_signals=False,
+            )
+    finally:
+        taken.close()
