@@ -36,8 +36,36 @@ from mdp.supervision import (
 CAPACITY = 1024
 
 
-def _channel_run(items: int, batch: int, via_inbox: bool) -> float:
-    """Seconds to move ``items`` items."""
+def _trio_run(items: int, batch: int) -> float:
+    """The same with Trio's own memory channel (a batch is one list), for scale."""
+
+    async def main() -> float:
+        send, receive = trio.open_memory_channel[object](CAPACITY // batch)
+        payload = list(range(batch))
+
+        async def produce() -> None:
+            async with send:
+                for _ in range(items // batch):
+                    await send.send(payload if batch > 1 else 0)
+
+        async def consume() -> None:
+            async with receive:
+                async for _ in receive:
+                    pass
+
+        start = time.perf_counter()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(consume)
+            nursery.start_soon(produce)
+        return time.perf_counter() - start
+
+    return trio.run(main)
+
+
+def _channel_run(items: int, batch: int, via_inbox: bool | None) -> float:
+    """Seconds to move ``items`` items (``via_inbox=None``: Trio's memory channel)."""
+    if via_inbox is None:
+        return _trio_run(items, batch)
 
     async def main() -> float:
         channel = Channel("bench", CAPACITY)
@@ -70,11 +98,6 @@ def _channel_run(items: int, batch: int, via_inbox: bool) -> float:
         return time.perf_counter() - start
 
     return trio.run(main)
-
-
-def throughput(items: int, batch: int, *, via_inbox: bool, repeat: int) -> float:
-    """Median items per second."""
-    return statistics.median(items / _channel_run(items, batch, via_inbox) for _ in range(repeat))
 
 
 _started_at: list[int] = []
@@ -136,18 +159,26 @@ def _median_of(runs: int, fn: Callable[[], list[float]]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--kills", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=500_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--kills", type=int, default=2000, help="kills per latency run")
+    parser.add_argument("--runs", type=int, default=7, help="latency runs (median of each)")
     args = parser.parse_args()
     one = args.items // 10  # one by one is much slower; fewer items, same run time
-    many, repeat = args.items, args.repeat
-    rows = [
-        ("channel, one by one", throughput(one, 1, via_inbox=False, repeat=repeat)),
-        ("channel, batches of 100", throughput(many, 100, via_inbox=False, repeat=repeat)),
-        ("inbox, one by one", throughput(one, 1, via_inbox=True, repeat=repeat)),
-        ("inbox, batches of 100", throughput(many, 100, via_inbox=True, repeat=repeat)),
+    variants = [
+        ("channel, one by one", one, 1, False),
+        ("channel, batches of 100", args.items, 100, False),
+        ("inbox, one by one", one, 1, True),
+        ("inbox, batches of 100", args.items, 100, True),
+        ("for scale: trio memory channel, one by one", one, 1, None),
+        ("for scale: trio memory channel, lists of 100", args.items, 100, None),
     ]
+    # Interleaved, so that a noisy moment on a shared machine hits every variant alike.
+    rates: dict[str, list[float]] = {name: [] for name, *_ in variants}
+    for _ in range(args.repeat):
+        for name, items, batch, via_inbox in variants:
+            rates[name].append(items / _channel_run(items, batch, via_inbox))
+    rows = [(name, statistics.median(rates[name])) for name, *_ in variants]
     print("| channel throughput | items/s (median) |")
     print("|---|---:|")
     for name, rate in rows:
@@ -156,7 +187,7 @@ def main() -> None:
     print("| restart latency, kill → started (backoff 0) | p50 | p99 |")
     print("|---|---:|---:|")
     for siblings in (1, 10):
-        p50, p99 = _median_of(5, lambda s=siblings: restart_latencies(args.kills, s))  # type: ignore[misc]
+        p50, p99 = _median_of(args.runs, lambda s=siblings: restart_latencies(args.kills, s))  # type: ignore[misc]
         print(f"| one_for_one, {siblings} children | {p50:.0f} µs | {p99:.0f} µs |")
 
 
