@@ -1,7 +1,7 @@
 """A supervisor's record of one child: what stays the same while the child's task restarts.
 
 The record holds the node's path, state, counters, last error, its inboxes (so in-flight
-items survive the task) and its memo; an :class:`Instance` is one run of the task.
+items survive the task) and its memo; an ``Instance`` (``_instance.py``) is one run.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from mdp.supervision._inbox import Inbox
 from mdp.supervision._spec import SupervisorSpec, WorkerSpec
 
 if TYPE_CHECKING:
+    from mdp.supervision._instance import Instance
     from mdp.supervision._supervisor import Supervisor
 
-__all__ = ["Instance", "Node", "NodeState", "describe"]
+__all__ = ["Node", "NodeState", "describe"]
 
 
 class NodeState(enum.StrEnum):
@@ -40,28 +41,6 @@ def describe(error: BaseException) -> str:
         error = error.exceptions[0]
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-class Instance:
-    """One run of a child's task; the supervisor cancels its scope to stop or kill it.
-
-    Once the child reports started its scope shields it from cancellation coming from
-    above: a cancelled supervisor must stop its children one by one in reverse order, not
-    all at once. The shield is bounded by the supervisor itself, whose ``run`` cancels every
-    instance scope on the way out (waiting at most ``shutdown_timeout`` for each); before
-    it has started, a child is cancelled with its supervisor like any task.
-    """
-
-    __slots__ = ("done", "error", "killed", "number", "scope", "started", "stopping")
-
-    def __init__(self, number: int) -> None:
-        self.number = number
-        self.scope = trio.CancelScope()
-        self.done = trio.Event()
-        self.started = False
-        self.killed = False  # cancelled as a crash (control socket ``kill``)
-        self.stopping = False  # cancelled on purpose by its supervisor
-        self.error: BaseException | None = None
 
 
 class Node:

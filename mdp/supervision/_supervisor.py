@@ -4,8 +4,9 @@ Everything that changes the tree (a child ended, a backoff ran out, an operator 
 a restart, a dynamic child was added) goes through one loop per supervisor, so there is
 never more than one restart decision in progress and a group restart can wait until the
 old instances are fully gone before the new ones start. Children never raise into the
-nursery: each instance runs in a wrapper that catches its failure and reports it as an
-event, so one child's crash does not cancel its siblings unless the strategy says so.
+nursery: each instance runs in a wrapper (``_instance.py``) that catches its failure and
+reports it as an event, so one child's crash does not cancel its siblings unless the
+strategy says so.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ import trio
 from mdp._exceptions import ConfigError, Escalation, NodeNotFound, StartFailed, SupervisionError
 from mdp.supervision._channel import Channel
 from mdp.supervision._component import lookup
-from mdp.supervision._context import Context
 from mdp.supervision._deadletter import DeadLetterStore, MemoryDeadLetters
 from mdp.supervision._inbox import Inbox
-from mdp.supervision._node import Instance, Node, NodeState, describe
+from mdp.supervision._instance import Instance, run_instance
+from mdp.supervision._node import Node, NodeState, describe
 from mdp.supervision._spec import RestartType, Strategy, SupervisorSpec, WorkerSpec
 
 __all__ = ["Supervisor"]
@@ -55,25 +56,6 @@ class _Stop:
 
 
 _Event = _Exited | _Command | _Stop
-
-
-class _StartReporter:
-    """The ``task_status`` a child gets: marks the node running, then passes it on."""
-
-    def __init__(self, inner: trio.TaskStatus[None], node: Node, instance: Instance) -> None:
-        self._inner = inner
-        self._node = node
-        self._instance = instance
-
-    def started(self, value: object = None) -> None:
-        if self._instance.started:
-            raise RuntimeError(f"{self._node.path} called task_status.started() twice")
-        self._instance.started = True
-        # From now on only the supervisor cancels this instance (see Instance).
-        self._instance.scope.shield = True
-        self._node.state = NodeState.RUNNING
-        self._node.started_at = trio.current_time()
-        self._inner.started()
 
 
 class Supervisor:
@@ -256,7 +238,7 @@ class Supervisor:
         instance = Instance(node.starts)
         node.instance, node.state, node.restart_at = instance, NodeState.STARTING, None
         try:
-            await self._nursery.start(self._run_instance, node, instance)
+            await self._nursery.start(run_instance, self, node, instance, self._report_exit)
         except StartFailed as exc:
             if node.instance is instance:
                 node.instance = None
@@ -266,50 +248,10 @@ class Supervisor:
                 raise
             await self._after_end(node, failed=True, uptime=0.0)
 
-    async def _run_instance(
-        self, node: Node, instance: Instance, *, task_status: trio.TaskStatus[None]
-    ) -> None:
-        reporter = _StartReporter(task_status, node, instance)
-        error: Exception | None = None
-        returned = False
-        try:
-            with instance.scope:
-                if node.sub is not None:
-                    await node.sub.run(task_status=reporter)
-                else:
-                    assert node.component is not None
-                    ctx = Context(
-                        path=node.path,
-                        name=node.name,
-                        args=node.args,
-                        inputs=node.inboxes,
-                        outputs=node.outputs,
-                        memo=node.memo,
-                        instance=instance.number,
-                        supervisor=self,
-                    )
-                    await node.component.fn(ctx, task_status=reporter)
-                returned = True
-        except Exception as exc:  # a crash: reported to the supervisor, not to the nursery
-            error = exc
-        finally:
-            instance.error = error
-            for inbox in node.inboxes:
-                if error is not None:
-                    inbox.crashed(error)
-                elif returned:
-                    inbox.done()
-                else:
-                    inbox.release()
-            instance.done.set()
-            if self._events is not None:
-                with contextlib.suppress(trio.ClosedResourceError):
-                    self._events.send_nowait(_Exited(node, instance))
-        if not instance.started:
-            how = "was killed" if instance.killed else "returned"
-            if error is not None:
-                how = f"failed ({describe(error)})"
-            raise StartFailed(f"{node.path} {how} before reporting started") from error
+    def _report_exit(self, node: Node, instance: Instance) -> None:
+        if self._events is not None:
+            with contextlib.suppress(trio.ClosedResourceError):
+                self._events.send_nowait(_Exited(node, instance))
 
     async def _on_exit(self, node: Node, instance: Instance) -> None:
         if node.instance is not instance or instance.stopping:
