@@ -39,6 +39,7 @@ def _int(params: dict[str, str], key: str) -> int | None:
 def stats(hub: Hub) -> dict[str, Any]:
     return {
         "counters": dict(hub.stats),
+        "close_reasons": dict(hub.close_reasons),
         "connections": {
             m.value: [
                 {

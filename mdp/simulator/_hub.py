@@ -67,6 +67,7 @@ class Hub:
         }
         self.max_connection_s = config.max_connection_s
         self.stats: Counter[str] = Counter()
+        self.close_reasons: Counter[str] = Counter()
         self.paused = False
         self._dirty = True
         self._t0 = 0.0

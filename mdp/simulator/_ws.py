@@ -86,6 +86,8 @@ class WsConnection:
     # -- called by the hub and the fault injector (synchronous) -------------------------
 
     def post(self, batch: list[Frame]) -> None:
+        if self.close_reason:
+            return  # being closed: nothing more to send
         try:
             self._send.send_nowait(batch)
         except trio.WouldBlock:
@@ -124,6 +126,7 @@ class WsConnection:
         finally:
             self._nursery = None
             self.hub.unregister(self)
+            self.hub.close_reasons[self.close_reason or "server stopped"] += 1
             self._recv.close()
             self._send.close()
             await self._close()
@@ -135,11 +138,23 @@ class WsConnection:
                     reason = self.close_reason[:100]
                     data = self.ws.send(CloseConnection(code=1001, reason=reason))
                     await self.stream.send_all(data)
+                    await self._await_close_reply()
             except (trio.BrokenResourceError, trio.ClosedResourceError, trio.BusyResourceError):
                 pass
             except Exception:  # wsproto refuses a close in a state it does not expect
                 pass
         await trio.aclose_forcefully(self.stream)
+
+    async def _await_close_reply(self) -> None:
+        """RFC 6455 §7.1.1: the server closes TCP once the client answered the close
+        frame (bounded by the caller's timeout), so well-behaved clients close cleanly."""
+        while True:
+            data = await self.stream.receive_some(65536)
+            if not data:
+                return
+            self.ws.receive_data(data)
+            if any(isinstance(e, CloseConnection) for e in self.ws.events()):
+                return
 
     async def send_bytes(self, data: bytes) -> None:
         async with self._lock:

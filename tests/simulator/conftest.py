@@ -4,6 +4,7 @@ hides (server pings, not answering them)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
@@ -15,7 +16,7 @@ import orjson
 import pytest
 import trio
 from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, CloseConnection, Message, Ping, Request
+from wsproto.events import AcceptConnection, CloseConnection, Message, Ping, Request, TextMessage
 
 from mdp.simulator import Simulator, SimulatorAddress, SimulatorConfig
 
@@ -74,7 +75,11 @@ async def data_of(ws: Any, n: int, stream: str | None = None) -> list[Any]:
 
 
 class RawClient:
-    """A WebSocket client on wsproto that shows pings and answers nothing by itself."""
+    """A WebSocket client on wsproto that shows pings and answers nothing by itself.
+
+    Used wherever the server closes the connection: trio-websocket 0.12's client never
+    closes its socket when the server closes first (its reader stops on EOF without
+    ``aclose``), which is a ResourceWarning, and warnings are errors here."""
 
     def __init__(self, stream: trio.SocketStream) -> None:
         self.stream = stream
@@ -105,11 +110,28 @@ class RawClient:
             if not await self._read():
                 return None
 
-    async def closed(self) -> CloseConnection | None:
-        """Read until the server closes; its close frame, or None if it just hung up."""
+    async def message(self) -> str | None:
+        """The next whole text message, or None once the connection is gone."""
+        parts: list[str] = []
         while True:
-            event = await self.next_event(CloseConnection)
-            return event if event is not None else None
+            event = await self.next_event(Message)
+            if event is None:
+                return None
+            parts.append(event.data)
+            if event.message_finished:
+                return "".join(parts)
+
+    async def send(self, text: str) -> None:
+        await self.stream.send_all(self.ws.send(TextMessage(data=text)))
+
+    async def closed(self) -> CloseConnection | None:
+        """Read until the server closes; its close frame (answered, as a client must),
+        or None if it just hung up (an abnormal closure, 1006 to a browser)."""
+        event = await self.next_event(CloseConnection)
+        if event is not None:
+            with contextlib.suppress(trio.BrokenResourceError):
+                await self.stream.send_all(self.ws.send(event.response()))
+        return event
 
     async def aclose(self) -> None:
         await self.stream.aclose()
@@ -126,4 +148,14 @@ __all__ = [
     "is_number",
     "messages",
     "on_step",
+    "raw_client",
 ]
+
+
+@contextlib.asynccontextmanager
+async def raw_client(port: int, target: str) -> AsyncIterator[RawClient]:
+    client = await RawClient.connect(port, target)
+    try:
+        yield client
+    finally:
+        await client.aclose()

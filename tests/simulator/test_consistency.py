@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from trio_websocket import open_websocket_url
 
 from mdp.simulator import Market, Simulator
-from mdp.simulator._book import ASK, BID
 from mdp.simulator._instruments import instruments_for
 from mdp.simulator._market import SymbolMarket, stream_names
 from tests.simulator.conftest import START_MS, Start, data_of
@@ -211,4 +210,3 @@ def test_model_invariants(seed: int, market: Market, rate: int) -> None:
                 [inst.qty.render(q) for _, q in cp.bids],
                 [inst.qty.render(q) for _, q in cp.asks],
             )
-    assert BID != ASK
