@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
 
 import trio
 
@@ -148,22 +147,24 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _median_of(runs: int, fn: Callable[[], list[float]]) -> tuple[float, float]:
-    p50s, p99s = [], []
-    for _ in range(runs):
-        samples = fn()
-        p50s.append(percentile(samples, 0.50))
-        p99s.append(percentile(samples, 0.99))
-    return statistics.median(p50s), statistics.median(p99s)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--items", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--kills", type=int, default=2000, help="kills per latency run")
     parser.add_argument("--runs", type=int, default=7, help="latency runs (median of each)")
+    parser.add_argument("--only", choices=["throughput", "latency"], help="run one half")
+    parser.add_argument(
+        "--each", action="store_true", help="also print every latency run's p50/p99/p99.9"
+    )
     args = parser.parse_args()
+    if args.only != "latency":
+        _throughput(args)
+    if args.only != "throughput":
+        _latency(args)
+
+
+def _throughput(args: argparse.Namespace) -> None:
     one = args.items // 10  # one by one is much slower; fewer items, same run time
     variants = [
         ("channel, one by one", one, 1, False),
@@ -184,11 +185,21 @@ def main() -> None:
     for name, rate in rows:
         print(f"| {name} | {rate / 1e6:.2f} M |")
     print()
+
+
+def _latency(args: argparse.Namespace) -> None:
     print("| restart latency, kill → started (backoff 0) | p50 | p99 |")
     print("|---|---:|---:|")
     for siblings in (1, 10):
-        p50, p99 = _median_of(args.runs, lambda s=siblings: restart_latencies(args.kills, s))  # type: ignore[misc]
-        print(f"| one_for_one, {siblings} children | {p50:.0f} µs | {p99:.0f} µs |")
+        runs = [restart_latencies(args.kills, siblings) for _ in range(args.runs)]
+        p50 = statistics.median(percentile(r, 0.50) for r in runs)
+        p99 = statistics.median(percentile(r, 0.99) for r in runs)
+        label = "1 child" if siblings == 1 else f"{siblings} children"
+        print(f"| one_for_one, {label} | {p50:.0f} µs | {p99:.0f} µs |")
+        if args.each:
+            for r in runs:
+                q = [f"{percentile(r, x):.0f}" for x in (0.5, 0.99, 0.999)]
+                print(f"  run: p50 {q[0]} µs, p99 {q[1]} µs, p99.9 {q[2]} µs")
 
 
 if __name__ == "__main__":
