@@ -75,6 +75,7 @@ class ReplayConfig:
     file: Path
     speed: float = 1.0  # 10 = ten times faster than recorded; 0 = as fast as possible
     loop: bool = False
+    wait_for_client: bool = True  # start when the first WebSocket client is connected
 
 
 def _loopback(_: Any, attribute: Any, value: str) -> None:

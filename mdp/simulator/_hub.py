@@ -69,6 +69,7 @@ class Hub:
         self.stats: Counter[str] = Counter()
         self.close_reasons: Counter[str] = Counter()
         self.paused = False
+        self.first_connection = trio.Event()
         self._dirty = True
         self._t0 = 0.0
 
@@ -76,6 +77,7 @@ class Hub:
 
     def register(self, conn: WsConnection) -> None:
         self.connections[conn.market].add(conn)
+        self.first_connection.set()
         self.stats["connections_opened"] += 1
         self._dirty = True
 

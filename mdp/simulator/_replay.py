@@ -78,6 +78,8 @@ async def run_replay(hub: Hub, config: ReplayConfig) -> None:
         hub.known[f.market].add(f.stream)
         hub.add_prefix(f.stream)
     hub.stats["replay_frames"] = len(frames)
+    if config.wait_for_client:
+        await hub.first_connection.wait()
     while True:
         if frames:
             await _play(hub, frames, config.speed)
