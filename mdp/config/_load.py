@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,7 +23,8 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
-from mdp._exceptions import ConfigError
+from mdp._exceptions import ConfigError, InvalidNumber
+from mdp.model._numbers import parse_decimal
 
 __all__ = ["converter", "load_toml", "structure"]
 
@@ -37,7 +39,20 @@ def _structure_path(value: Any, _: Any) -> Path:
     return Path(os.path.expandvars(value))
 
 
+def _structure_decimal(value: Any, _: Any) -> Decimal:
+    # A TOML float (tick = 0.01) is already inexact by the time we see it.
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(f'{value!r} is not an exact decimal; write it as a string, e.g. "0.01"')
+    try:
+        return parse_decimal(str(value))
+    except InvalidNumber as exc:
+        raise ValueError(str(exc)) from None
+
+
 converter.register_structure_hook(Path, _structure_path)
+converter.register_structure_hook(Decimal, _structure_decimal)
 
 
 def _allowed(type_: Any) -> str:
@@ -55,6 +70,7 @@ _PLAIN_NAMES = {
     "bool": "true or false",
     "float": "a number",
     "Path": "a path (a string)",
+    "Decimal": 'a decimal as a string (e.g. "0.01")',
 }
 
 

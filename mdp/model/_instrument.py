@@ -53,12 +53,13 @@ def normalized_symbol(
     return text
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class Instrument:
     """An instrument on one venue.
 
     ``tick`` and ``lot`` are the price and size increments, ``None`` while unknown (the
-    cleaning pipeline fills them from instrument metadata).
+    cleaning pipeline fills them from instrument metadata). Instruments are long-lived
+    dictionary keys (per-instrument state everywhere), so the hash is computed once.
     """
 
     exchange: str

@@ -1,0 +1,69 @@
+"""Instrument metadata: what the platform knows about each instrument it collects.
+
+The registry maps an exchange's native symbol to the canonical :class:`Instrument` (its
+normalized symbol, tick and lot). Collectors fill it from the exchange's instrument
+endpoints and fall back to ``etc/mdp/symbols.toml``; the cleaning pipeline's symbol stage
+checks every record against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import attrs
+
+from mdp.model import Instrument, MarketType
+
+__all__ = ["InstrumentKey", "InstrumentRegistry"]
+
+
+@attrs.frozen
+class InstrumentKey:
+    exchange: str
+    market: MarketType
+    native_symbol: str
+
+
+class InstrumentRegistry:
+    """Canonical instruments by (exchange, market, native symbol).
+
+    ``canonical`` is on the hot path of the cleaning pipeline: records normally carry the
+    registry's own Instrument object, so the lookup is first tried by identity.
+    """
+
+    def __init__(self, instruments: Iterable[Instrument] = ()) -> None:
+        self._by_key: dict[tuple[str, MarketType, str], Instrument] = {}
+        # id(instrument) -> (the instrument, kept alive so its id is not reused; canonical)
+        self._by_identity: dict[int, tuple[Instrument, Instrument | None]] = {}
+        for instrument in instruments:
+            self.add(instrument)
+
+    def add(self, instrument: Instrument) -> None:
+        """Add or replace an instrument (metadata refreshes replace, they never merge)."""
+        if not instrument.symbol:
+            raise ValueError(
+                f"{instrument.native_symbol}: a canonical instrument needs its normalized symbol"
+            )
+        key = (instrument.exchange, instrument.market, instrument.native_symbol)
+        self._by_key[key] = instrument
+        self._by_identity.clear()  # an earlier answer may be stale now
+
+    def get(self, key: InstrumentKey) -> Instrument | None:
+        return self._by_key.get((key.exchange, key.market, key.native_symbol))
+
+    def canonical(self, instrument: Instrument) -> Instrument | None:
+        """The registry's instrument for the one a record carries, ``None`` when unknown."""
+        hit = self._by_identity.get(id(instrument))
+        if hit is not None and hit[0] is instrument:
+            return hit[1]
+        found = self._by_key.get((instrument.exchange, instrument.market, instrument.native_symbol))
+        if len(self._by_identity) > 65_536:
+            self._by_identity.clear()
+        self._by_identity[id(instrument)] = (instrument, found)
+        return found
+
+    def __iter__(self) -> Iterator[Instrument]:
+        return iter(list(self._by_key.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_key)
