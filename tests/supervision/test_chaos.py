@@ -1,8 +1,10 @@
 """Chaos: the demo pipeline under a seeded random killer, through the control socket.
 
 Every item must arrive exactly once and in order however often and wherever the workers
-are killed. The seed is printed (and in every assertion message) so a failure replays:
-``MDP_CHAOS_SEED=<seed> pytest tests/supervision/test_chaos.py``.
+are killed. The seed is fixed so that CI runs the same kill sequence every time; the seed
+is printed (and in every assertion message), and ``MDP_CHAOS_SEED=<n>`` runs another one
+(``MDP_CHAOS_SEED=random`` picks one): ``MDP_CHAOS_SEED=7 pytest tests/supervision/test_chaos.py``.
+Thread scheduling still varies from run to run, which is the point of a chaos test.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from mdp.supervision._runtime import RunningRole, run_role
 ROLES = Path(__file__).parent / "roles"
 ITEMS = 100_000
 MIN_KILLS = 200
+DEFAULT_SEED = 20261201
 
 
 @pytest.mark.slow
 async def test_every_item_arrives_once_and_in_order_while_workers_are_killed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seed = int(os.environ.get("MDP_CHAOS_SEED") or random.randrange(2**32))
+    chosen = os.environ.get("MDP_CHAOS_SEED", str(DEFAULT_SEED))
+    seed = random.randrange(2**32) if chosen == "random" else int(chosen)
     print(f"chaos seed: {seed} (replay with MDP_CHAOS_SEED={seed})")
     rng = random.Random(seed)
     monkeypatch.chdir(tmp_path)  # dead letters and the like stay in tmp
