@@ -165,7 +165,7 @@ async def _supervise(
         if interval is not None and notifier.enabled:
             nursery.start_soon(notifier.ping_watchdog, interval)
         ready = trio.Event()
-        nursery.start_soon(_report_status, ready, notifier, root)
+        nursery.start_soon(_report_status, ready, notifier, root, lambda: stopping)
 
         async def announce() -> None:
             await ready.wait()
@@ -181,6 +181,8 @@ async def _supervise(
             failure = exc
         finally:
             nursery.cancel_scope.cancel()
+            for channel in root.all_channels():  # every worker is gone: nobody uses them
+                channel.close()
             if metrics_server is not None:
                 with trio.move_on_after(2, shield=True):
                     await metrics_server.aclose()
@@ -213,12 +215,16 @@ async def _hard_stop_after(seconds: float, cancel_scope: trio.CancelScope) -> No
     cancel_scope.cancel()
 
 
-async def _report_status(ready: trio.Event, notifier: Notifier, root: Supervisor) -> None:
+async def _report_status(
+    ready: trio.Event, notifier: Notifier, root: Supervisor, stopping: Callable[[], bool]
+) -> None:
     """STATUS= whenever the summary changes (checked once a second)."""
     await ready.wait()
     last = ""
     while True:
         status = _status(root)
+        if stopping():
+            status = "stopping; " + status
         if status != last:
             notifier.status(status)
             last = status
