@@ -34,6 +34,9 @@ class RunSpec:
     dead_letters: Path = Path("var/lib/mdp/dead-letters/{role}.jsonl")
     # host:port for Prometheus /metrics; empty to serve none.
     metrics: str = ""
+    # Modules to import before the tree is built, so that their components register
+    # (components named "demo.*" need none: their module is imported on first use).
+    imports: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

@@ -9,6 +9,7 @@ a clean stop, 1 when the root supervisor gave up, so that systemd restarts the r
 
 from __future__ import annotations
 
+import importlib
 import logging
 import random
 import signal
@@ -18,7 +19,7 @@ from pathlib import Path
 import attrs
 import trio
 
-from mdp._exceptions import MdpError, SupervisionError
+from mdp._exceptions import ConfigError, MdpError, SupervisionError
 from mdp.control import ControlServer, socket_path
 from mdp.metrics import MetricsServer, serve_metrics
 from mdp.supervision._deadletter import JsonLinesDeadLetters
@@ -46,6 +47,13 @@ class RunningRole:
 
 def build_tree(role: Role, *, rng: random.Random | None = None) -> Supervisor:
     """The role's root supervisor, fully checked (``mdp run --check`` stops here)."""
+    for i, module in enumerate(role.spec.run.imports):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(
+                f"{role.source}: run.imports[{i}]: cannot import {module!r}: {exc}"
+            ) from None
     dead = Path(str(role.spec.run.dead_letters).replace("{role}", role.name))
     return Supervisor(
         role.spec.supervisor,

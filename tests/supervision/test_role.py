@@ -97,6 +97,10 @@ def write(tmp_path: Path, text: str, name: str = "r.toml") -> str:
         ),
         ("[run]\ndrain_timeout = 'soon'\n[supervisor]\n", "run.drain_timeout: could not convert"),
         ("[supervisor\n", "not valid TOML"),
+        (
+            '[run]\nimports = ["mdp.no_such_module"]\n[supervisor]\n',
+            "run.imports[0]: cannot import 'mdp.no_such_module'",
+        ),
     ],
 )
 def test_bad_role_files_name_file_key_and_what_is_allowed(
@@ -125,3 +129,17 @@ def test_mdp_run_check_validates_without_running(
     assert main(["run", "--check", bad]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"mdp run: {bad}: supervisor.strategy: 'nope' is not a valid Strategy")
+
+
+def test_imports_register_components_and_dynamic_supervisors_need_no_children(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        '[run]\nimports = ["tests.supervision.conftest"]\n[supervisor]\n'
+        '[[supervisor.children]]\nname = "symbols"\nstrategy = "dynamic"\n',
+    )
+    root = build_tree(load_role(path))
+    (symbols,) = root.walk()
+    assert symbols.sub is not None
+    assert symbols.sub.spec.strategy is Strategy.DYNAMIC
