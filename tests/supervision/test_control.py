@@ -14,7 +14,7 @@ import trio
 
 from mdp._exceptions import ConfigError, ControlError
 from mdp.cli._ctl import render
-from mdp.control import MAX_LINE, ControlClient, ControlServer
+from mdp.control import MAX_LINE, ControlClient, ControlServer, socket_path
 from mdp.supervision._notify import Notifier
 from mdp.supervision._role import load_role
 from mdp.supervision._runtime import RunningRole, run_role
@@ -210,3 +210,35 @@ async def test_a_metrics_port_in_use_fails_with_one_clear_error(short_dir: Path)
             )
     finally:
         taken.close()
+
+
+def test_ctl_renders_channels_as_a_table() -> None:
+    row = {
+        "path": "demo/numbers", "capacity": 4096, "policy": "block", "depth": 3, "peak": 100,
+        "items_in": 10, "items_out": 7, "dropped": 0, "blocked_seconds": 0.25,
+    }  # fmt: skip
+    lines = render("channels", {"ok": True, "channels": [row]}).splitlines()
+    assert lines[0].split() == [
+        "PATH", "CAPACITY", "POLICY", "DEPTH", "PEAK", "ITEMS", "IN", "ITEMS", "OUT", "DROPPED",
+        "BLOCKED", "SECONDS",
+    ]  # fmt: skip
+    assert lines[1].split() == [
+        "demo/numbers",
+        "4096",
+        "block",
+        "3",
+        "100",
+        "10",
+        "7",
+        "0",
+        "0.250",
+    ]
+
+
+def test_the_socket_goes_to_the_runtime_directory_systemd_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RUNTIME_DIRECTORY", raising=False)
+    assert socket_path("sink", Path("var/run/mdp")) == Path("var/run/mdp/sink.sock")
+    monkeypatch.setenv("RUNTIME_DIRECTORY", "/run/mdp:/run/other")
+    assert socket_path("sink", Path("var/run/mdp")) == Path("/run/mdp/sink.sock")
