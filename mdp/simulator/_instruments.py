@@ -35,6 +35,7 @@ class NumberScale:
     decimals: int
     _factor: int = attrs.field(init=False)
     _unit: int = attrs.field(init=False)
+    _cache: dict[int, str] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         exponent = -int(self.step.as_tuple().exponent)
@@ -45,11 +46,19 @@ class NumberScale:
         object.__setattr__(self, "_unit", 10**self.decimals)
 
     def render(self, count: int) -> str:
-        """``count`` steps as a Binance number string (exact)."""
-        if self.decimals == 0:
-            return str(count * self._factor)
-        value = count * self._factor
-        return f"{value // self._unit}.{value % self._unit:0{self.decimals}d}"
+        """``count`` steps as a Binance number string (exact). Prices and sizes repeat
+        a lot, so rendered strings are cached (the hot path of frame generation)."""
+        text = self._cache.get(count)
+        if text is None:
+            value = count * self._factor
+            if self.decimals == 0:
+                text = str(value)
+            else:
+                text = f"{value // self._unit}.{value % self._unit:0{self.decimals}d}"
+            if len(self._cache) >= 200_000:
+                self._cache.clear()
+            self._cache[count] = text
+        return text
 
     def decimal(self, count: int) -> Decimal:
         return self.step * count

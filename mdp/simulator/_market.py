@@ -15,13 +15,14 @@ subscribed to (``wanted``); the history (ground truth, REST backfill) is kept re
 from __future__ import annotations
 
 import random
+from array import array
 from typing import Any
 
 import orjson
 
 from mdp.simulator._book import ASK, BID, Book
 from mdp.simulator._instruments import Instrument, Market, NumberScale
-from mdp.simulator._tape import AggRecord, AggTape, CheckpointLog, TradeTape
+from mdp.simulator._tape import AggTape, CheckpointLog, TradeTape
 
 __all__ = ["DEPTH_INTERVALS", "Frame", "SymbolMarket", "stream_names"]
 
@@ -59,22 +60,45 @@ def stream_names(inst: Instrument) -> list[str]:
 
 
 class _DepthWindow:
-    """Levels changed since the last depth frame of one interval."""
+    """One depth interval: where its window starts in the change log, and the ``u`` of
+    its previous frame (futures ``pu``)."""
 
-    __slots__ = (
-        "asks", "bids", "first", "interval", "last", "last_ms", "next_ms", "prev_u", "stream",
-    )  # fmt: skip
+    __slots__ = ("interval", "next_ms", "prev_u", "start", "stream")
 
     def __init__(self, stream: str, interval: int, start_ms: int, update_id: int) -> None:
         self.stream = stream
         self.interval = interval
         self.next_ms = (start_ms // interval + 1) * interval
-        self.bids: dict[int, int] = {}
-        self.asks: dict[int, int] = {}
-        self.first = 0
-        self.last = 0
-        self.last_ms = 0
+        self.start = 0
         self.prev_u = update_id
+
+
+class _ChangeLog:
+    """Every book change since the oldest open depth window, in flat arrays (no object
+    per change, so nothing for the garbage collector to walk); each window reads its
+    slice when it closes, so a change costs four appends however many intervals exist."""
+
+    __slots__ = ("price", "qty", "side", "uid")
+
+    def __init__(self) -> None:
+        self.uid = array("q")
+        self.side = array("b")
+        self.price = array("q")
+        self.qty = array("q")
+
+    def levels(self, start: int) -> tuple[dict[int, int], dict[int, int]]:
+        """Final quantity per level changed from ``start`` on: (bids, asks)."""
+        bids: dict[int, int] = {}
+        asks: dict[int, int] = {}
+        for side, price, qty in zip(
+            self.side[start:], self.price[start:], self.qty[start:], strict=True
+        ):
+            (bids if side == BID else asks)[price] = qty
+        return bids, asks
+
+    def drop(self, n: int) -> None:
+        for column in (self.uid, self.side, self.price, self.qty):
+            del column[:n]
 
 
 class SymbolMarket:
@@ -111,6 +135,8 @@ class SymbolMarket:
         s = inst.stream_symbol
         self.s_trade, self.s_agg, self.s_ticker = f"{s}@trade", f"{s}@aggTrade", f"{s}@bookTicker"
         self.s_force = f"{s}@forceOrder"
+        self.log = _ChangeLog()
+        self._last_change_ms = start_ms
         self.windows = [
             _DepthWindow(s + suffix, ms, start_ms, self.update_id)
             for suffix, ms in DEPTH_INTERVALS[inst.market].items()
@@ -158,13 +184,12 @@ class SymbolMarket:
             self.update_id += 1
         else:  # futures update ids are increasing but not consecutive
             self.update_id += 1 if self.rng.random() < 0.7 else 3
-        uid = self.update_id
-        for w in self.windows:
-            if not w.first:
-                w.first = uid
-            w.last = uid
-            w.last_ms = t
-            (w.bids if side == BID else w.asks)[price] = qty
+        log = self.log
+        log.uid.append(self.update_id)
+        log.side.append(side)
+        log.price.append(price)
+        log.qty.append(qty)
+        self._last_change_ms = t
 
     def _taker(self, t: int, out: list[Frame]) -> None:
         rng, book, inst = self.rng, self.book, self.inst
@@ -194,12 +219,11 @@ class SymbolMarket:
                 })))  # fmt: skip
         self._change(side, price, available - total, t)
         last = trades.next_id - 1
-        agg = AggRecord(self.aggs.next_id, price, total, first, last, t, buyer_is_maker)
-        self.aggs.append(agg)
+        agg_id = self.aggs.append(price, total, first, last, t, buyer_is_maker)
         if self.s_agg in self.wanted:
             msg: dict[str, Any] = {
-                "e": "aggTrade", "E": t + (agg.id & 1), "s": inst.symbol, "a": agg.id,
-                "p": p_str, "q": inst.qty.render(total), "f": agg.first_id, "l": agg.last_id,
+                "e": "aggTrade", "E": t + (agg_id & 1), "s": inst.symbol, "a": agg_id,
+                "p": p_str, "q": inst.qty.render(total), "f": first, "l": last,
                 "T": t, "m": buyer_is_maker,
             }  # fmt: skip
             if self.spot:
@@ -270,33 +294,39 @@ class SymbolMarket:
                 self._next_second += 1000
         self._next_second = max(self._next_second, (t // 1000) * 1000 + 1000)
         self._next_boundary = min([w.next_ms for w in self.windows] + [self._next_second])
+        oldest = min(w.start for w in self.windows)
+        if oldest > 50_000:
+            self.log.drop(oldest)
+            for w in self.windows:
+                w.start -= oldest
 
     def _flush_depth(self, w: _DepthWindow, out: list[Frame]) -> None:
-        if not w.first:
-            return
+        log = self.log
+        if len(log.uid) <= w.start:
+            return  # no change in this window: no frame
+        first, last = log.uid[w.start], log.uid[-1]
         book = self.book
-        self.checkpoints.add(w.last, book.bids, book.asks)
+        self.checkpoints.add(last, book.bids, book.asks)
         if w.stream in self.wanted:
             inst = self.inst
             pr, qr = inst.price.render, inst.qty.render
-            bids = [[pr(p), qr(q)] for p, q in sorted(w.bids.items(), reverse=True)]
-            asks = [[pr(p), qr(q)] for p, q in sorted(w.asks.items())]
+            changed_bids, changed_asks = log.levels(w.start)
+            bids = [[pr(p), qr(q)] for p, q in sorted(changed_bids.items(), reverse=True)]
+            asks = [[pr(p), qr(q)] for p, q in sorted(changed_asks.items())]
             e = w.next_ms
             if self.spot:
                 msg: dict[str, Any] = {
-                    "e": "depthUpdate", "E": e, "s": inst.symbol, "U": w.first, "u": w.last,
+                    "e": "depthUpdate", "E": e, "s": inst.symbol, "U": first, "u": last,
                     "b": bids, "a": asks,
                 }  # fmt: skip
             else:
                 msg = {
-                    "e": "depthUpdate", "E": e, "T": w.last_ms, "s": inst.symbol,
-                    "U": w.first, "u": w.last, "pu": w.prev_u, "b": bids, "a": asks,
+                    "e": "depthUpdate", "E": e, "T": self._last_change_ms, "s": inst.symbol,
+                    "U": first, "u": last, "pu": w.prev_u, "b": bids, "a": asks,
                 }  # fmt: skip
             out.append((w.stream, _dumps(msg)))
-        w.prev_u = w.last
-        w.first = 0
-        w.bids = {}
-        w.asks = {}
+        w.prev_u = last
+        w.start = len(log.uid)
 
     def _second(self, e: int, out: list[Frame]) -> None:
         """Once per simulated second on futures: mark price, funding, liquidations."""

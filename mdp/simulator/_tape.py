@@ -4,6 +4,7 @@ backfill endpoints, so a backfill can only ever return what the streams carried.
 
 from __future__ import annotations
 
+import bisect
 from array import array
 from collections import deque
 
@@ -86,24 +87,37 @@ class TradeTape:
 
 
 class AggTape:
-    """Aggregate trades, bounded like :class:`TradeTape`."""
+    """Aggregate trades in compact arrays, bounded like :class:`TradeTape`."""
 
     def __init__(self, capacity: int, first_id: int) -> None:
         self.capacity = capacity
         self.first_id = first_id
-        self._rows: deque[AggRecord] = deque()
+        self._cols = tuple(array("q") for _ in range(6))  # price qty first last time maker
 
-    def append(self, record: AggRecord) -> None:
-        self._rows.append(record)
-        if len(self._rows) > self.capacity:
-            cut = len(self._rows) - self.capacity // 2
-            for _ in range(cut):
-                self._rows.popleft()
+    def append(
+        self, price: int, qty: int, first: int, last: int, time_ms: int, buyer_is_maker: bool
+    ) -> int:
+        """Store one aggregate; returns its id."""
+        cols = self._cols
+        agg_id = self.first_id + len(cols[0])
+        for column, value in zip(
+            cols, (price, qty, first, last, time_ms, buyer_is_maker), strict=True
+        ):
+            column.append(value)
+        if len(cols[0]) > self.capacity:
+            cut = len(cols[0]) - self.capacity // 2
+            for column in cols:
+                del column[:cut]
             self.first_id += cut
+        return agg_id
 
     @property
     def next_id(self) -> int:
-        return self.first_id + len(self._rows)
+        return self.first_id + len(self._cols[0])
+
+    def _row(self, i: int) -> AggRecord:
+        p, q, f, last, t, m = (column[i] for column in self._cols)
+        return AggRecord(self.first_id + i, p, q, f, last, t, bool(m))
 
     def get(
         self,
@@ -112,19 +126,19 @@ class AggTape:
         start_ms: int | None = None,
         end_ms: int | None = None,
     ) -> list[AggRecord]:
-        rows = self._rows
+        n = len(self._cols[0])
+        times = self._cols[4]
         if from_id is not None:
             start = max(0, from_id - self.first_id)
         elif start_ms is not None:
-            start = next((i for i, r in enumerate(rows) if r.time_ms >= start_ms), len(rows))
+            start = bisect.bisect_left(times, start_ms)
         else:
-            start = max(0, len(rows) - limit)
+            start = max(0, n - limit)
         out: list[AggRecord] = []
-        for i in range(start, min(len(rows), start + limit)):
-            row = rows[i]
-            if end_ms is not None and row.time_ms > end_ms:
+        for i in range(start, min(n, start + limit)):
+            if end_ms is not None and times[i] > end_ms:
                 break
-            out.append(row)
+            out.append(self._row(i))
         return out
 
 
