@@ -7,6 +7,7 @@ the spot port and the futures port is the next one (both ephemeral with ``--port
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 from pathlib import Path
@@ -29,6 +30,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("simulate", help="run the exchange simulator on loopback")
     parser.add_argument("--config", type=Path, help="a simulator TOML file")
     parser.add_argument("--symbols", help="comma-separated, e.g. BTCUSDT,ETHUSDT")
+    parser.add_argument("--futures-symbols", help="futures symbols if not the same ('' for none)")
     parser.add_argument("--extra-symbols", type=int, help="generated symbols to add")
     parser.add_argument("--rate", type=int, help="taker orders per second per symbol")
     parser.add_argument("--seed", type=int)
@@ -48,6 +50,9 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
     changes: dict[str, Any] = {}
     if args.symbols:
         changes["symbols"] = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
+    if args.futures_symbols is not None:
+        names = args.futures_symbols.split(",")
+        changes["futures_symbols"] = [s.strip().upper() for s in names if s.strip()]
     for name in ("extra_symbols", "rate", "seed", "start_ms", "host"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
@@ -88,5 +93,11 @@ async def _main(config: SimulatorConfig) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    trio.run(_main, config_from_args(args))
+    config = config_from_args(args)
+    # The send path allocates many short-lived dicts and tuples and creates no cycles
+    # worth collecting quickly; frequent collections (each walking every live object)
+    # cost more than the frames. Collect rarely, and never scan the start-up objects.
+    gc.set_threshold(50_000, 20, 100)
+    gc.freeze()
+    trio.run(_main, config)
     return 0

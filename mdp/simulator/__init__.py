@@ -21,6 +21,7 @@ from mdp.simulator._config import (
     load_faults,
 )
 from mdp.simulator._instruments import Market
+from mdp.simulator._replay import record_capture
 from mdp.simulator._simulator import Simulator, SimulatorAddress
 from mdp.simulator._truth import TruthAggTrade, TruthBook, TruthTrade
 
@@ -38,4 +39,5 @@ __all__ = [
     "TruthTrade",
     "load_config",
     "load_faults",
+    "record_capture",
 ]

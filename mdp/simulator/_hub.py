@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Hub"]
 
+_MAX_STEPS_PER_TICK = 2000  # per symbol: bounds a batch (and the pause it costs) at any rate
+
 
 class Hub:
     """Markets, connections and the counters the control endpoint reports."""
@@ -119,11 +121,13 @@ class Hub:
     async def run_market(self) -> None:
         """Advance the generated markets in step with the wall clock, one batch a tick.
 
-        A tick that falls behind (a loaded machine) catches up by at most 4 ticks' worth
-        of steps, so a batch stays bounded; the simulated clock then lags the wall clock.
+        A tick that falls behind (a loaded machine, or a rate beyond what one core can
+        generate) catches up by at most 4 ticks' worth of steps (and never more than
+        ``_MAX_STEPS_PER_TICK``), so a batch stays bounded; the simulated clock then lags
+        the wall clock.
         """
         rate, tick = self.config.rate, self.config.tick_s
-        cap = max(1, math.ceil(rate * tick * 4))
+        cap = max(1, min(_MAX_STEPS_PER_TICK, math.ceil(rate * tick * 4)))
         self._t0 = trio.current_time()
         next_tick = self._t0
         steps = 0

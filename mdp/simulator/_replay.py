@@ -21,7 +21,7 @@ from mdp.simulator._hub import Hub
 from mdp.simulator._instruments import Market
 from mdp.simulator._market import Frame
 
-__all__ = ["ReplayFrame", "load_capture", "run_replay"]
+__all__ = ["ReplayFrame", "load_capture", "record_capture", "run_replay"]
 
 
 @attrs.frozen
@@ -111,3 +111,43 @@ async def _play(hub: Hub, frames: list[ReplayFrame], speed: float) -> None:
         if i < len(frames) and speed > 0:
             f = frames[i]
             await trio.sleep_until(start + (f.ts_ns - ts0) / 1e9 / speed)
+
+
+def record_capture(
+    path: Path,
+    *,
+    frames: int,
+    streams: list[str],
+    market: Market = Market.SPOT,
+    seed: int = 1,
+    rate: int = 100_000,
+    start_ms: int = 1_770_000_000_000,
+) -> int:
+    """Write ``frames`` frames of the generated market (only ``streams``, e.g.
+    ``["btcusdt@trade"]``) as a capture, timestamps at the model's times: a long,
+    gap-free, pre-rendered feed to replay at ``speed=0`` when the live model (a few µs
+    per frame) cannot generate fast enough, as in a collector benchmark. Returns the
+    number of frames written (whole steps, so slightly more than asked)."""
+    from mdp.simulator._instruments import instruments_for
+    from mdp.simulator._market import SymbolMarket
+
+    symbols = sorted({s.split("@")[0].upper() for s in streams})
+    markets = [
+        SymbolMarket(inst, seed=seed, rate=rate, start_ms=start_ms, history=1000, checkpoints=0)
+        for inst in instruments_for(market, symbols)
+    ]
+    for m in markets:
+        m.set_wanted(frozenset(streams))
+    tag = b',"market":"' + market.value.encode() + b'"}\n'
+    written = 0
+    with path.open("wb") as out:
+        while written < frames:
+            for m in markets:
+                batch: list[Frame] = []
+                m.advance(m.step + 1000, batch)
+                ts = str(m.now_ms()).encode()
+                for stream, payload in batch:
+                    out.write(b'{"ts":' + ts + b',"stream":"' + stream.encode() + b'","frame":')
+                    out.write(payload + tag)
+                written += len(batch)
+    return written

@@ -100,3 +100,17 @@ def test_cli_prints_urls_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert lines[0].split()[2].startswith("ws://127.0.0.1:")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+async def test_recorded_capture_replays_gap_free(start: Start, tmp_path: Path) -> None:
+    from mdp.simulator import record_capture
+
+    path = tmp_path / "generated.jsonl"
+    written = record_capture(path, frames=2000, streams=["btcusdt@trade"])
+    assert written >= 2000
+    _, address = await start(replay=ReplayConfig(path, speed=0))
+    async with raw_client(address.spot_port, "/ws/btcusdt@trade") as client:
+        with trio.fail_after(10):
+            frames = [orjson.loads(await client.message() or "null") for _ in range(written)]
+    ids = [f["t"] for f in frames]
+    assert ids == list(range(ids[0], ids[0] + written))  # every frame, in order, no gap
