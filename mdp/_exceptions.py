@@ -8,8 +8,11 @@
     │   ├── Escalation                a supervisor passed its restart intensity and gave up
     │   └── NodeNotFound (LookupError)  no node at the path given (control socket, API)
     ├── ControlError (RuntimeError)   a control-socket request failed or got an error reply
-    └── WireError (ValueError)        bytes are not a message mdp can decode
-        └── UnsupportedSchemaVersion  a message from a schema this reader does not know
+    ├── WireError (ValueError)        bytes are not a message mdp can decode
+    │   └── UnsupportedSchemaVersion  a message from a schema this reader does not know
+    └── ExchangeError (RuntimeError)  an exchange could not be talked to as expected
+        ├── ExchangeConnectionError (ConnectionError)  a WebSocket could not open or was lost
+        └── RestError                 a REST request failed (status, Binance code, message)
 
 Errors are translated into these types where they cross a boundary (a file, the wire, an
 exchange), with a message that tells the operator what is wrong and what to do.
@@ -21,9 +24,12 @@ __all__ = [
     "ConfigError",
     "ControlError",
     "Escalation",
+    "ExchangeConnectionError",
+    "ExchangeError",
     "InvalidNumber",
     "MdpError",
     "NodeNotFound",
+    "RestError",
     "StartFailed",
     "SupervisionError",
     "UnsupportedSchemaVersion",
@@ -79,3 +85,21 @@ class UnsupportedSchemaVersion(WireError):
         )
         self.version = version
         self.supported = supported
+
+
+class ExchangeError(MdpError, RuntimeError):
+    """An exchange could not be talked to as expected (the collector retries with backoff)."""
+
+
+class ExchangeConnectionError(ExchangeError, ConnectionError):
+    """A WebSocket could not be opened, or it was lost; the message says which URL and why."""
+
+
+class RestError(ExchangeError):
+    """A REST request failed: ``status`` is the HTTP status, ``code`` the exchange's own."""
+
+    def __init__(self, url: str, status: int, code: int | None, message: str) -> None:
+        super().__init__(f"{url}: HTTP {status} (code {code}): {message}")
+        self.url = url
+        self.status = status
+        self.code = code

@@ -1,0 +1,148 @@
+"""Raw frames/s of the candidate WebSocket protocol engines, driven from Trio.
+
+    python bench/bench_engines.py [--frames 400000] [--runs 5]
+
+A sender subprocess (bench/_ws_sender.py) streams pre-framed ~185-byte trade frames; each
+candidate client receives them on one core and counts complete frames (no JSON parse):
+
+- trio-websocket: ``get_message`` per frame (its reader task hands each message over);
+- wsproto: ``receive_some(65536)`` → ``receive_data`` → ``events()``, no hand-off;
+- websockets: its sans-I/O ``ClientProtocol`` the same way (``receive_data``,
+  ``events_received``, ``data_to_send``) — the engine of ``mdp.exchanges._ws``;
+- mdp.exchanges._ws.WsClient.receive_batch: the layer itself, on websockets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import trio
+import trio_websocket
+import wsproto
+from websockets.client import ClientProtocol
+from websockets.frames import Frame
+from websockets.uri import parse_uri
+from wsproto.events import AcceptConnection, Message, Request
+
+from mdp.exchanges._ws import connect
+
+HERE = Path(__file__).parent
+
+
+async def via_trio_websocket(url: str, total: int) -> int:
+    n = 0
+    async with trio_websocket.open_websocket_url(url) as ws:
+        try:
+            while n < total:
+                await ws.get_message()
+                n += 1
+        except trio_websocket.ConnectionClosed:
+            pass
+    return n
+
+
+async def via_wsproto(url: str, total: int) -> int:
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    ws = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+    await stream.send_all(ws.send(Request(host="127.0.0.1", target="/stream")))
+    n = 0
+    while n < total:
+        data = await stream.receive_some(65536)
+        if not data:
+            break
+        ws.receive_data(data)
+        for event in ws.events():
+            if isinstance(event, Message) and event.message_finished:
+                n += 1
+            elif isinstance(event, AcceptConnection):
+                pass
+    await stream.aclose()
+    return n
+
+
+async def via_websockets(url: str, total: int) -> int:
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    protocol = ClientProtocol(parse_uri(url), max_size=None)
+    protocol.send_request(protocol.connect())
+    for data in protocol.data_to_send():
+        await stream.send_all(data)
+    n = 0
+    while n < total:
+        data = await stream.receive_some(65536)
+        if not data:
+            break
+        protocol.receive_data(data)
+        n += sum(1 for e in protocol.events_received() if isinstance(e, Frame))
+    await stream.aclose()
+    return n
+
+
+async def via_mdp_ws(url: str, total: int) -> int:
+    client = await connect(url)
+    n = 0
+    try:
+        while n < total:
+            n += len(await client.receive_batch())
+    except Exception:  # closed by the sender at the end
+        pass
+    await client.aclose()
+    return n
+
+
+ENGINES: dict[str, Callable[[str, int], Awaitable[int]]] = {
+    "trio-websocket": via_trio_websocket,
+    "wsproto": via_wsproto,
+    "websockets": via_websockets,
+    "mdp WsClient": via_mdp_ws,
+}
+
+
+def run_one(engine: str, url: str, total: int) -> float:
+    fn = ENGINES[engine]
+    start = time.perf_counter()
+    n = trio.run(fn, url, total)
+    elapsed = time.perf_counter() - start
+    return n / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--frames", type=int, default=400_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        sender = subprocess.Popen(
+            [sys.executable, str(HERE / "_ws_sender.py"), str(port_file), str(args.frames)]
+        )
+        try:
+            while not port_file.exists() or not port_file.read_text():
+                time.sleep(0.05)
+            url = f"ws://127.0.0.1:{port_file.read_text()}/stream"
+            results: dict[str, list[float]] = {e: [] for e in ENGINES}
+            for _ in range(args.runs):  # interleaved, so noise hits every engine alike
+                for engine in ENGINES:
+                    results[engine].append(run_one(engine, url, args.frames))
+        finally:
+            sender.terminate()
+            sender.wait()
+    print(f"| engine (Trio, one core, {args.frames} frames, {args.runs} runs) | median frames/s |")
+    print("|---|---:|")
+    for engine, rates in results.items():
+        spread = f"{min(rates) / 1000:.0f}k–{max(rates) / 1000:.0f}k"
+        print(f"| {engine} | {statistics.median(rates) / 1000:.0f}k ({spread}) |")
+    print(f"\nload average before/after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""One stream group's state and its hot loop: frames → records (sans-I/O).
+
+:meth:`GroupState.process` takes every payload of one read, decodes it with orjson,
+dispatches on the combined stream's name to a handler bound at start-up (no per-frame
+lookups beyond one dict get) and appends records to one output list. Continuity state
+(trade trackers, book syncs) lives here, so both connections of a rollover feed the same
+trackers and the overlap is dropped by id. Work that needs I/O (a backfill, a snapshot)
+is only noted here, in ``backfills`` and ``snapshots``; the connection task starts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from mdp.exchanges.binance._book import BookSync
+from mdp.exchanges.binance._config import StreamGroupArgs
+from mdp.exchanges.binance._parse import (
+    DepthEvent,
+    build_bbo,
+    build_liquidation,
+    build_mark,
+)
+from mdp.exchanges.binance._trades import TradeTracker
+from mdp.model import Instrument, Record
+
+__all__ = ["GroupState"]
+
+Handler = Callable[[dict[str, Any], int, list[Record]], None]
+_loads = orjson.loads
+_JSONError = orjson.JSONDecodeError
+_MS = 1_000_000
+
+
+class GroupState:
+    """Survives reconnects (and, kept in the worker's memo, restarts)."""
+
+    def __init__(self, args: StreamGroupArgs, instruments: dict[str, Instrument]) -> None:
+        self.args = args
+        self.instruments = instruments
+        self.trackers: dict[str, TradeTracker] = {}
+        self.books: dict[str, BookSync] = {}
+        self.handlers: dict[str, Handler] = {}
+        self.stream_instrument: dict[str, Instrument] = {}
+        self.backfills: list[TradeTracker] = []  # gaps opened in the last batch
+        self.snapshots: list[BookSync] = []  # books that want a snapshot
+        self.last_frame: dict[str, float] = {}  # stream → trio time of its newest frame
+        self.malformed: list[tuple[bytes, Exception]] = []
+        self.shutdown_notices = 0
+        self.acks: set[int] = set()
+        self.errors: list[dict[str, Any]] = []
+        for symbol in args.symbols:
+            inst = instruments[symbol]
+            for suffix in args.streams:
+                name = f"{symbol.lower()}@{suffix}"
+                self.stream_instrument[name] = inst
+                self.handlers[name] = self._handler(name, suffix, inst)
+
+    def _handler(self, name: str, suffix: str, inst: Instrument) -> Handler:
+        kind = suffix.split("@", 1)[0]
+        if kind in ("trade", "aggTrade"):
+            tracker = self.trackers[name] = TradeTracker(
+                inst, name, "t" if kind == "trade" else "a"
+            )
+            backfills = self.backfills
+            on_payload = tracker.on_payload
+
+            def trade(data: dict[str, Any], recv_ns: int, out: list[Record]) -> None:
+                if on_payload(data, recv_ns, out):
+                    backfills.append(tracker)
+
+            return trade
+        if kind == "depth":
+            book = self.books[name] = BookSync(inst, name, self.args.futures)
+            snapshots = self.snapshots
+
+            def depth(data: dict[str, Any], recv_ns: int, out: list[Record]) -> None:
+                book.on_event(DepthEvent(data, recv_ns), out)
+                if book.need_snapshot:
+                    snapshots.append(book)
+
+            return depth
+        if kind == "bookTicker":
+            return lambda data, recv_ns, out: out.append(build_bbo(inst, data, recv_ns))
+        if kind == "markPrice":
+            return lambda data, recv_ns, out: out.extend(build_mark(inst, data, recv_ns))
+        return lambda data, recv_ns, out: out.append(build_liquidation(inst, data, recv_ns))
+
+    def process(
+        self, payloads: list[bytes], recv_ns: int, now: float, out: list[Record]
+    ) -> dict[str, int]:
+        """Parse one read's frames into ``out``; returns frames per stream (for metrics
+        and liveness). Bad frames are collected in ``malformed``, never raised."""
+        handlers = self.handlers
+        counts: dict[str, int] = {}
+        for raw in payloads:
+            try:
+                msg = _loads(raw)
+                stream = msg["stream"]
+                handler = handlers[stream]
+            except (_JSONError, KeyError, TypeError) as exc:
+                self._control(raw, msg if not isinstance(exc, _JSONError) else None, exc)
+                continue
+            try:
+                handler(msg["data"], recv_ns, out)
+            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                self.malformed.append((raw, exc))
+                continue
+            counts[stream] = counts.get(stream, 0) + 1
+        last = self.last_frame
+        for stream in counts:
+            last[stream] = now
+        return counts
+
+    def _control(self, raw: bytes, msg: Any, exc: Exception) -> None:
+        """Not a data frame of ours: a reply, an error, ``serverShutdown`` or garbage."""
+        if isinstance(msg, dict):
+            if msg.get("stream") == "!serverShutdown" or msg.get("e") == "serverShutdown":
+                self.shutdown_notices += 1
+                return
+            if "result" in msg and isinstance(msg.get("id"), int):
+                self.acks.add(msg["id"])
+                return
+            if "code" in msg and "msg" in msg:
+                self.errors.append(msg)
+                return
+        self.malformed.append((raw, exc))
+
+    def lag_ns(self, out: list[Record], recv_ns: int) -> int | None:
+        """The newest record's exchange→receive lag, one sample per batch."""
+        for record in reversed(out):
+            t = record.exchange_time_ns
+            if t is not None:
+                return recv_ns - t
+        return None

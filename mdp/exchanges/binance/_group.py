@@ -1,0 +1,347 @@
+"""A stream group at run time: its connection (two during a rollover), reconnects with
+capped jittered backoff, the backfill and snapshot tasks, and the liveness watch.
+
+Everything a group publishes goes out under one FIFO lock, taken around "turn frames into
+records" *and* "send them", so a backfill finishing on another task can never slip its
+trades behind later ones: downstream sees each symbol's trade ids in order.
+
+Rollover: at ``max_connection_s`` (Binance closes connections at 24 h) or on a
+``serverShutdown`` notice, a new connection is opened and subscribed first; only once it
+is acknowledged is the old one closed. Both feed the same trackers, so the overlap is
+dropped by trade id and update id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import trio
+
+from mdp._exceptions import ExchangeConnectionError, ExchangeError
+from mdp.exchanges._backoff import ReconnectBackoff
+from mdp.exchanges._ws import WsClient, connect
+from mdp.exchanges.binance import _metrics as m
+from mdp.exchanges.binance._book import BookSync
+from mdp.exchanges.binance._config import StreamGroupArgs, cadence_s
+from mdp.exchanges.binance._dispatch import GroupState
+from mdp.exchanges.binance._parse import rest_trade
+from mdp.exchanges.binance._rest import RestClient
+from mdp.exchanges.binance._trades import TradeTracker
+from mdp.model import Record, SourceState, SourceStatus, Trade
+
+__all__ = ["StreamGroup"]
+
+log = logging.getLogger("mdp.exchanges.binance")
+Send = Callable[[list[Record]], Any]
+DeadLetter = Callable[[bytes, Exception], None]
+_ids = iter(range(1, 1 << 62))
+
+
+class _Connection:
+    def __init__(self, group: StreamGroup) -> None:
+        self.group = group
+        self.scope = trio.CancelScope()
+        self.attention = trio.Event()  # ended, or wants a rollover
+        self.ended = False
+        self.reason = ""
+        self.opened = 0.0
+        self.shutdown_seen = 0
+
+    async def run(self, *, task_status: trio.TaskStatus[None]) -> None:
+        g = self.group
+        ws: WsClient | None = None
+        started = False
+        with self.scope:
+            try:
+                ws = await connect(g.url)
+                sub_id = next(_ids)
+                names = g.args.stream_names()
+                await ws.send_text(
+                    orjson.dumps({"method": "SUBSCRIBE", "params": names, "id": sub_id}).decode()
+                )
+                with trio.fail_after(10):
+                    while sub_id not in g.state.acks:
+                        await g.handle(await ws.receive_batch(), self)
+                now = trio.current_time()
+                self.opened = now
+                for name in names:
+                    g.acked_at.setdefault(name, now)
+                started = True
+                task_status.started()
+                while True:
+                    await g.handle(await ws.receive_batch(), self)
+            except (ExchangeConnectionError, trio.TooSlowError) as exc:
+                if not started:
+                    raise ExchangeConnectionError(f"{g.url}: {exc}") from None
+                self.reason = str(exc)
+            finally:
+                self.ended = True
+                self.attention.set()
+                if ws is not None:
+                    await ws.aclose(1000, "rollover" if not self.reason else "")
+        if not self.reason:
+            self.reason = "closed by the collector"
+
+    def close(self) -> None:
+        self.scope.cancel()
+
+
+class StreamGroup:
+    """Run with ``await nursery.start(group.run)``; it reports started once subscribed."""
+
+    def __init__(
+        self,
+        args: StreamGroupArgs,
+        state: GroupState,
+        rest: RestClient,
+        send: Send,
+        dead_letter: DeadLetter,
+    ) -> None:
+        self.args = args
+        self.state = state
+        self.rest = rest
+        self.send = send
+        self.dead_letter = dead_letter
+        self.url = args.ws_endpoint()
+        self.market = args.market.value
+        self.lock = trio.StrictFIFOLock()
+        self.acked_at: dict[str, float] = {}
+        self.health: dict[str, SourceState] = {}
+        self.backoff = ReconnectBackoff(initial_s=args.backoff_initial_s, max_s=args.backoff_max_s)
+        self.connections = 0
+        self._nursery: trio.Nursery | None = None
+        self._in_flight: set[int] = set()
+
+    # -- the hot path ---------------------------------------------------------------------
+
+    async def handle(self, payloads: list[bytes], conn: _Connection) -> None:
+        recv_ns = time.time_ns()
+        state = self.state
+        async with self.lock:
+            out: list[Record] = []
+            counts = state.process(payloads, recv_ns, trio.current_time(), out)
+            if out:
+                await self.send(out)
+        m.totals["messages"] += len(payloads)
+        market = self.market
+        for stream, n in counts.items():
+            m.MESSAGES.labels("binance", market, stream).inc(n)
+        lag = state.lag_ns(out, recv_ns)
+        if lag is not None:
+            m.LAG.labels("binance", market).observe(lag / 1e9)
+        if state.malformed:
+            self._dead_letters()
+        if state.shutdown_notices != conn.shutdown_seen:
+            conn.shutdown_seen = state.shutdown_notices
+            conn.attention.set()
+        if state.backfills or state.snapshots:
+            self._start_work()
+
+    def _dead_letters(self) -> None:
+        bad, self.state.malformed = self.state.malformed, []
+        m.totals["malformed"] += len(bad)
+        m.MALFORMED.labels("binance", self.market).inc(len(bad))
+        for raw, exc in bad:
+            self.dead_letter(raw, exc)
+
+    def _start_work(self) -> None:
+        nursery = self._nursery
+        assert nursery is not None
+        for tracker in self.state.backfills:
+            m.totals["gaps"] += 1
+            m.GAPS.labels("binance", self.market, "trade").inc()
+            nursery.start_soon(self._backfill, tracker)
+        self.state.backfills.clear()
+        for book in self.state.snapshots:
+            if id(book) not in self._in_flight and book.buffer:
+                if book.gaps and not book.live:
+                    pass
+                self._in_flight.add(id(book))
+                nursery.start_soon(self._snapshot, book)
+        self.state.snapshots.clear()
+
+    # -- REST work --------------------------------------------------------------------------
+
+    async def _backfill(self, tracker: TradeTracker) -> None:
+        while True:
+            assert tracker.gap is not None
+            lo, hi = tracker.gap
+            trades, unfilled = await self._fetch_trades(tracker, lo, hi)
+            async with self.lock:
+                out: list[Record] = []
+                again = tracker.backfilled(trades, unfilled, time.time_ns(), out)
+                await self.send(out)
+            filled = sum(1 for r in out if isinstance(r, Trade) and r.quality.reasons)
+            m.totals["backfilled"] += filled
+            m.BACKFILLED.labels("binance", self.market).inc(filled)
+            if unfilled:
+                m.totals["unfilled_gaps"] += len(unfilled)
+            if not again:
+                return
+            m.totals["gaps"] += 1
+            m.GAPS.labels("binance", self.market, "trade").inc()
+
+    async def _fetch_trades(
+        self, tracker: TradeTracker, lo: int, hi: int
+    ) -> tuple[list[Trade], list[tuple[int, int]]]:
+        agg = tracker.id_key == "a"
+        if self.args.futures:
+            path, weight = "/fapi/v1/aggTrades", 20
+        elif agg:
+            path, weight = "/api/v3/aggTrades", 4
+        else:
+            path, weight = "/api/v3/historicalTrades", 25
+        key = "a" if agg else "id"
+        trades: list[Trade] = []
+        unfilled: list[tuple[int, int]] = []
+        next_id = lo
+        while next_id <= hi:
+            params = {"symbol": tracker.inst.native_symbol, "fromId": next_id, "limit": 1000}
+            try:
+                rows = await self.rest.get(path, params, weight)
+            except ExchangeError as exc:
+                log.warning("%s: backfill %d..%d failed: %s", tracker.stream, next_id, hi, exc)
+                break
+            if not rows:
+                break
+            recv_ns = time.time_ns()
+            first = rows[0][key]
+            if first > next_id:
+                unfilled.append((next_id, min(hi, first - 1)))
+            for row in rows:
+                if row[key] > hi:
+                    break
+                trades.append(rest_trade(tracker.inst, row, recv_ns, agg))
+            next_id = max(next_id, rows[-1][key] + 1)
+            if len(rows) < 1000:
+                break
+        if next_id <= hi:
+            unfilled.append((next_id, hi))
+        return trades, unfilled
+
+    async def _snapshot(self, book: BookSync) -> None:
+        path = "/fapi/v1/depth" if self.args.futures else "/api/v3/depth"
+        limit = self.args.snapshot_limit
+        if self.args.futures:
+            weight = 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
+        else:
+            weight = 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+        try:
+            while book.need_snapshot and book.buffer:
+                book.need_snapshot = False
+                symbol = book.inst.native_symbol
+                try:
+                    body = await self.rest.get(path, {"symbol": symbol, "limit": limit}, weight)
+                except ExchangeError as exc:
+                    log.warning("%s: snapshot failed: %s", book.stream, exc)
+                    book.need_snapshot = True
+                    await trio.sleep(1.0)
+                    continue
+                async with self.lock:
+                    out: list[Record] = []
+                    resyncs = book.resyncs
+                    book.on_snapshot(body, time.time_ns(), out)
+                    if out:
+                        await self.send(out)
+                gaps = sum(1 for r in out if r.kind == "gap")
+                if book.resyncs != resyncs:
+                    m.totals["resyncs"] += 1
+                    m.RESYNCS.labels("binance", self.market).inc()
+                if gaps:
+                    m.totals["gaps"] += gaps
+                if book.need_snapshot:
+                    await trio.sleep(0.05)  # too old, or not bridgeable: fetch again
+        finally:
+            self._in_flight.discard(id(book))
+
+    # -- liveness ---------------------------------------------------------------------------
+
+    async def _liveness(self) -> None:
+        args = self.args
+        while True:
+            await trio.sleep(args.liveness_interval_s)
+            now = trio.current_time()
+            events: list[Record] = []
+            for name, acked in self.acked_at.items():
+                suffix = name.split("@", 1)[1]
+                last = self.state.last_frame.get(name)
+                cadence = cadence_s(suffix)
+                if last is None:
+                    if cadence is None or now - acked < args.first_frame_timeout_s:
+                        continue
+                    new, detail = (
+                        SourceState.SILENT,
+                        (
+                            f"subscribed {now - acked:.1f} s ago, no frame yet (on USD-M, is the "
+                            "stream on its route: /public or /market?)"
+                        ),
+                    )
+                elif cadence is not None and now - last > cadence * args.stale_factor:
+                    new, detail = SourceState.STALE, f"no frame for {now - last:.1f} s"
+                else:
+                    new, detail = SourceState.LIVE, ""
+                old = self.health.get(name, SourceState.LIVE)
+                if new is old:
+                    continue
+                self.health[name] = new
+                m.STREAM_STATE.labels(self.market, name).set(1 if new is SourceState.LIVE else 0)
+                if new is not SourceState.LIVE:
+                    m.LIVENESS.labels(self.market, new.value).inc()
+                    m.totals[f"stream_{new.value}"] += 1
+                events.append(
+                    SourceStatus(
+                        instrument=self.state.stream_instrument[name],
+                        receive_time_ns=time.time_ns(),
+                        stream=name,
+                        state=new,
+                        detail=detail,
+                    )
+                )
+            if events:
+                async with self.lock:
+                    await self.send(events)
+
+    # -- connections ------------------------------------------------------------------------
+
+    async def _open(self, nursery: trio.Nursery) -> _Connection:
+        while True:
+            conn = _Connection(self)
+            try:
+                await nursery.start(conn.run)
+            except ExchangeConnectionError as exc:
+                delay = self.backoff.next_delay()
+                log.warning("%s: %s; again in %.2f s", self.url, exc, delay)
+                m.totals["connect_failures"] += 1
+                await trio.sleep(delay)
+                continue
+            self.connections += 1
+            return conn
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            current = await self._open(nursery)
+            nursery.start_soon(self._liveness)
+            task_status.started()
+            while True:
+                with trio.move_on_at(current.opened + self.args.max_connection_s):
+                    await current.attention.wait()
+                if current.ended:
+                    uptime = trio.current_time() - current.opened
+                    self.backoff.healthy_for(uptime)
+                    m.totals["reconnects"] += 1
+                    m.RECONNECTS.labels("binance", self.market, "lost").inc()
+                    log.info("%s: lost after %.1f s (%s)", self.url, uptime, current.reason)
+                    if uptime < self.backoff.reset_after_s:
+                        await trio.sleep(self.backoff.next_delay())
+                    current = await self._open(nursery)
+                else:
+                    m.totals["rollovers"] += 1
+                    m.RECONNECTS.labels("binance", self.market, "rollover").inc()
+                    new = await self._open(nursery)
+                    current.close()
+                    current = new

@@ -1,0 +1,188 @@
+"""Binance payloads (already decoded by orjson) → model records.
+
+orjson rather than msgspec typed structs: a combined-stream frame has to be dispatched on
+its ``stream`` before its payload type is known, so msgspec needs two decodes (wrapper with
+``Raw``, then the typed payload) and then still a copy into the record; measured on this
+machine the two come out even (bench/bench_collector.py --parse, docs/bench-collector.md),
+and orjson keeps one code path for every stream and the REST bodies.
+
+Numbers stay strings until :data:`~mdp.model._numbers.wire_decimals` turns them into exact
+Decimals (cached: prices repeat). Times are ms × 1_000_000. ``E`` (event time) goes to
+``exchange_time_ns`` and ``T`` (trade/transaction time) to ``match_time_ns``; spot
+``bookTicker`` has no event time, so its ``exchange_time_ns`` stays ``None`` (the receive
+time is a separate field, never substituted). ``m`` true means the buyer was the maker, so
+the taker sold.
+
+Trades are the hot path: :func:`build_trade` fills the record's private mutable twin
+(``_TradeFields``) slot by slot and then gives it the frozen ``Trade`` class, about four
+times cheaper than the frozen ``__init__`` (the same trick as ``mdp/wire/_columns.py``; see
+the docstring of ``mdp/model/_records.py``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from mdp.model import (
+    PERFECT,
+    BestBidOffer,
+    FundingRate,
+    Instrument,
+    Level,
+    Liquidation,
+    MarkPrice,
+    Quality,
+    QualityLevel,
+    Reason,
+    Side,
+    Trade,
+)
+from mdp.model import _records as _r
+from mdp.model._numbers import wire_decimals
+
+__all__ = [
+    "BACKFILLED",
+    "DepthEvent",
+    "build_bbo",
+    "build_liquidation",
+    "build_mark",
+    "build_trade",
+    "levels",
+    "parse_depth",
+    "rest_trade",
+]
+
+_MS = 1_000_000
+_new = object.__new__
+_fields = _r._TradeFields
+_trade = Trade
+_decimal = wire_decimals.__getitem__
+_SELL, _BUY = Side.SELL, Side.BUY
+BACKFILLED = Quality(QualityLevel.PERFECT, (Reason.BACKFILLED.value,))
+SAMPLED = Quality(QualityLevel.PERFECT, ("sampled",))  # forceOrder: latest per 1000 ms only
+
+
+def build_trade(
+    inst: Instrument,
+    trade_id: int,
+    data: dict[str, Any],
+    recv_ns: int,
+    quality: Quality = PERFECT,
+) -> Trade:
+    """A ``@trade`` or ``@aggTrade`` payload (the caller picked ``t`` or ``a`` as id)."""
+    o: Any = _new(_fields)
+    o.instrument = inst
+    o.receive_time_ns = recv_ns
+    e = data.get("E")
+    o.exchange_time_ns = None if e is None else e * _MS
+    o.match_time_ns = data["T"] * _MS
+    o.sequence = trade_id
+    o.quality = quality
+    o.extra = ()
+    o.trade_id = trade_id
+    o.price = _decimal(data["p"])
+    o.size = _decimal(data["q"])
+    o.side = _SELL if data["m"] else _BUY
+    o.__class__ = _trade
+    trade: Trade = o
+    return trade
+
+
+def rest_trade(inst: Instrument, row: dict[str, Any], recv_ns: int, agg: bool) -> Trade:
+    """A backfilled trade from ``historicalTrades`` (``id``, ``price``…) or ``aggTrades``
+    (the stream's short keys, no event time)."""
+    if agg:
+        return build_trade(inst, row["a"], row, recv_ns, BACKFILLED)
+    data = {"T": row["time"], "p": row["price"], "q": row["qty"], "m": row["isBuyerMaker"]}
+    return build_trade(inst, row["id"], data, recv_ns, BACKFILLED)
+
+
+def levels(raw: list[list[str]]) -> tuple[Level, ...]:
+    d = _decimal
+    return tuple((d(p), d(q)) for p, q in raw)
+
+
+class DepthEvent:
+    """One ``depthUpdate``, decoded; ``pu`` is None on spot."""
+
+    __slots__ = ("asks", "bids", "event_ns", "first", "last", "match_ns", "prev", "recv_ns")
+
+    def __init__(self, data: dict[str, Any], recv_ns: int) -> None:
+        self.first: int = data["U"]
+        self.last: int = data["u"]
+        self.prev: int | None = data.get("pu")
+        self.bids = levels(data["b"])
+        self.asks = levels(data["a"])
+        self.event_ns: int = data["E"] * _MS
+        t = data.get("T")
+        self.match_ns: int | None = None if t is None else t * _MS
+        self.recv_ns = recv_ns
+
+
+def parse_depth(data: dict[str, Any], recv_ns: int) -> DepthEvent:
+    return DepthEvent(data, recv_ns)
+
+
+def build_bbo(inst: Instrument, data: dict[str, Any], recv_ns: int) -> BestBidOffer:
+    e, t = data.get("E"), data.get("T")
+    d = _decimal
+    return BestBidOffer(
+        instrument=inst,
+        receive_time_ns=recv_ns,
+        exchange_time_ns=None if e is None else e * _MS,
+        match_time_ns=None if t is None else t * _MS,
+        sequence=data["u"],
+        bid_price=d(data["b"]),
+        bid_size=d(data["B"]),
+        ask_price=d(data["a"]),
+        ask_size=d(data["A"]),
+        update_id=data["u"],
+    )
+
+
+def build_mark(
+    inst: Instrument, data: dict[str, Any], recv_ns: int
+) -> tuple[MarkPrice, FundingRate]:
+    d = _decimal
+    e = data["E"] * _MS
+    settle = data.get("P")
+    mark = MarkPrice(
+        instrument=inst,
+        receive_time_ns=recv_ns,
+        exchange_time_ns=e,
+        mark_price=d(data["p"]),
+        index_price=d(data["i"]) if "i" in data else None,
+        estimated_settle_price=None if settle is None else d(settle),
+    )
+    funding = FundingRate(
+        instrument=inst,
+        receive_time_ns=recv_ns,
+        exchange_time_ns=e,
+        rate=d(data["r"]),
+        next_funding_time_ns=data["T"] * _MS if data.get("T") else None,
+    )
+    return mark, funding
+
+
+def build_liquidation(inst: Instrument, data: dict[str, Any], recv_ns: int) -> Liquidation:
+    o = data["o"]
+    d = _decimal
+    avg, filled = o.get("ap"), o.get("z")
+    return Liquidation(
+        instrument=inst,
+        receive_time_ns=recv_ns,
+        exchange_time_ns=data["E"] * _MS,
+        match_time_ns=o["T"] * _MS if "T" in o else None,
+        quality=SAMPLED,
+        side=_SELL if o["S"] == "SELL" else _BUY,
+        price=d(o["p"]),
+        size=d(o["q"]),
+        average_price=None if avg is None else d(avg),
+        filled_size=None if filled is None else d(filled),
+        status=str(o.get("X", "")),
+    )
+
+
+def decimal_or_none(text: str | None) -> Decimal | None:
+    return None if text is None else _decimal(text)

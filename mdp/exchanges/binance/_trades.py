@@ -1,0 +1,123 @@
+"""Trade continuity by trade id, per symbol and stream (sans-I/O).
+
+Binance numbers trades per symbol with consecutive ids (``t`` on ``@trade``, ``a`` on
+``@aggTrade``), so every gap and every duplicate is visible. A duplicate (a resent frame,
+or the overlap of two connections during a rollover) is dropped on its id. A gap starts a
+REST backfill; until it completes, later trades are held back, so that downstream sees
+ids in order: the backfilled trades (quality reason ``backfilled``) come first, then the
+held ones. What REST cannot give (the exchange's history no longer has it, or REST keeps
+failing) becomes a :class:`~mdp.model.Gap` with the exact missing range.
+
+The tracker is kept in the worker's memo, so a restarted connection task resumes from the
+last id it delivered and backfills what it missed while it was down.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mdp.exchanges.binance._parse import build_trade
+from mdp.model import Gap, Instrument, Record, Trade
+
+__all__ = ["TradeTracker"]
+
+_MAX_HELD = 1_000_000  # trades held behind a backfill before the gap is given up
+
+
+class TradeTracker:
+    """``next_id`` is the id expected next (``None`` before the first trade)."""
+
+    def __init__(self, inst: Instrument, stream: str, id_key: str) -> None:
+        self.inst = inst
+        self.stream = stream
+        self.id_key = id_key  # "t" or "a"
+        self.next_id: int | None = None
+        self.held: list[Trade] | None = None  # not None while a backfill is in flight
+        self.gap: tuple[int, int] | None = None
+        self.duplicates = 0
+        self.gaps = 0
+
+    def on_payload(self, data: dict[str, Any], recv_ns: int, out: list[Record]) -> bool:
+        """Take one stream payload; True if it opened a gap the caller must backfill
+        (``self.gap`` holds the range)."""
+        tid: int = data[self.id_key]
+        nxt = self.next_id
+        if tid == nxt and self.held is None:  # the hot path
+            out.append(build_trade(self.inst, tid, data, recv_ns))
+            self.next_id = tid + 1
+            return False
+        if nxt is not None and tid < nxt:
+            self.duplicates += 1
+            return False
+        return self._slow(build_trade(self.inst, tid, data, recv_ns), out)
+
+    def _slow(self, trade: Trade, out: list[Record]) -> bool:
+        tid = trade.trade_id
+        if self.held is not None:
+            if not self.held or tid > self.held[-1].trade_id:
+                self.held.append(trade)
+            elif any(h.trade_id == tid for h in self.held):
+                self.duplicates += 1
+            else:  # reordered while held: keep the held list sorted
+                self.held.append(trade)
+                self.held.sort(key=lambda t: t.trade_id)
+            if len(self.held) > _MAX_HELD and self.gap is not None:
+                self.held = self.held[-_MAX_HELD:]
+            return False
+        if self.next_id is None:
+            out.append(trade)
+            self.next_id = tid + 1
+            return False
+        # tid > next_id: ids next_id..tid-1 are missing.
+        self.gap = (self.next_id, tid - 1)
+        self.gaps += 1
+        self.held = [trade]
+        return True
+
+    def backfilled(
+        self, trades: list[Trade], unfilled: list[tuple[int, int]], recv_ns: int, out: list[Record]
+    ) -> bool:
+        """Deliver a finished backfill of ``self.gap``: REST's trades, a Gap for each
+        range it could not fill, then the held trades. True if the held ones opened a
+        new gap (``self.gap`` holds it)."""
+        assert self.gap is not None
+        assert self.held is not None
+        first, last = self.gap
+        seen = self.next_id if self.next_id is not None else first
+        for lo, hi in unfilled:
+            out.append(self._gap_event(lo, hi, recv_ns))
+        for t in sorted(trades, key=lambda t: t.trade_id):
+            if seen <= t.trade_id <= last:
+                out.append(t)
+                seen = t.trade_id + 1
+        self.next_id = last + 1
+        held, self.held, self.gap = self.held, None, None
+        opened = False
+        for t in held:
+            if opened:
+                assert self.held is not None
+                self.held.append(t)
+            else:
+                opened = self._feed(t, out)
+        return opened
+
+    def _feed(self, trade: Trade, out: list[Record]) -> bool:
+        tid = trade.trade_id
+        if self.next_id is not None and tid < self.next_id:
+            self.duplicates += 1
+            return False
+        if tid == self.next_id:
+            out.append(trade)
+            self.next_id = tid + 1
+            return False
+        return self._slow(trade, out)
+
+    def _gap_event(self, lo: int, hi: int, recv_ns: int) -> Gap:
+        return Gap(
+            instrument=self.inst,
+            receive_time_ns=recv_ns,
+            stream=self.stream,
+            first_missing=lo,
+            last_missing=hi,
+            reason="trades not available from REST backfill",
+        )
