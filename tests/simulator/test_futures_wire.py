@@ -10,6 +10,7 @@ import orjson
 import trio
 from trio_websocket import open_websocket_url
 
+from mdp.simulator import Market
 from tests.simulator.conftest import Start, data_of, is_number, on_step
 
 _FUNDING_MS = 8 * 3600 * 1000
@@ -89,7 +90,10 @@ async def test_public_route_silences_market_streams(start: Start) -> None:
 
 
 async def test_fapi_rest(start: Start, http: httpx.AsyncClient) -> None:
-    _, address = await start()
+    sim, address = await start()
+    with trio.fail_after(5):
+        while len(sim.agg_trades("BTCUSDT", Market.FUTURES)) < 3:  # noqa: ASYNC110 - polling the model
+            await trio.sleep(0.01)
     info = (await http.get(address.futures_rest + "/fapi/v1/exchangeInfo")).json()
     btc = next(s for s in info["symbols"] if s["symbol"] == "BTCUSDT")
     assert (btc["contractType"], btc["quoteAsset"], btc["pricePrecision"]) == (
