@@ -250,6 +250,13 @@ class SymbolMarket:
                 self._change(side, price, current + 1 + int(rng.random() * self.fill_scale * 2), t)
             elif current and len(levels) > _MIN_LEVELS:
                 self._change(side, price, current // 2 if rng.random() < 0.5 else 0, t)
+        if len(book.bids) < _MIN_LEVELS or len(book.asks) < _MIN_LEVELS:
+            self._refill(t)
+        if len(book.bids) > self.max_levels + 16 or len(book.asks) > self.max_levels + 16:
+            self._prune(t)
+
+    def _refill(self, t: int) -> None:
+        rng, book = self.rng, self.book
         for side, levels in ((BID, book.bids), (ASK, book.asks)):
             while len(levels) < _MIN_LEVELS:  # refill the far end of a thin side
                 if side == BID:
@@ -259,6 +266,11 @@ class SymbolMarket:
                 if price <= 0:
                     break
                 self._change(side, price, 1 + int(rng.random() * self.fill_scale * 3), t)
+
+    def _prune(self, t: int) -> None:
+        """Drop the levels beyond ``max_levels`` (they go out as quantity 0)."""
+        book = self.book
+        for side, levels in ((BID, book.bids), (ASK, book.asks)):
             if len(levels) > self.max_levels + 16:
                 for price in book.far_levels(side, self.max_levels):
                     self._change(side, price, 0, t)

@@ -100,10 +100,12 @@ class AggTape:
         """Store one aggregate; returns its id."""
         cols = self._cols
         agg_id = self.first_id + len(cols[0])
-        for column, value in zip(
-            cols, (price, qty, first, last, time_ms, buyer_is_maker), strict=True
-        ):
-            column.append(value)
+        cols[0].append(price)
+        cols[1].append(qty)
+        cols[2].append(first)
+        cols[3].append(last)
+        cols[4].append(time_ms)
+        cols[5].append(buyer_is_maker)
         if len(cols[0]) > self.capacity:
             cut = len(cols[0]) - self.capacity // 2
             for column in cols:
