@@ -49,7 +49,7 @@ class _Connection:
         self.ended = False
         self.reason = ""
         self.opened = 0.0
-        self.shutdown_seen = 0
+        self.shutdown_notice = False
 
     async def run(self, *, task_status: trio.TaskStatus[None]) -> None:
         g = self.group
@@ -121,6 +121,7 @@ class StreamGroup:
     async def handle(self, payloads: list[bytes], conn: _Connection) -> None:
         recv_ns = time.time_ns()
         state = self.state
+        notices = state.shutdown_notices
         async with self.lock:
             out: list[Record] = []
             counts = state.process(payloads, recv_ns, trio.current_time(), out)
@@ -135,8 +136,8 @@ class StreamGroup:
             m.LAG.labels("binance", market).observe(lag / 1e9)
         if state.malformed:
             self._dead_letters()
-        if state.shutdown_notices != conn.shutdown_seen:
-            conn.shutdown_seen = state.shutdown_notices
+        if state.shutdown_notices != notices:  # serverShutdown on this connection
+            conn.shutdown_notice = True
             conn.attention.set()
         if state.backfills or state.snapshots:
             self._start_work()

@@ -50,7 +50,7 @@ class Book:
         return bids, asks
 
 
-@attrs.define
+@attrs.define(repr=False)
 class Collected:
     """What the consumer took off the collector's channel."""
 
@@ -104,7 +104,7 @@ class Collected:
         self.book_at[(symbol, book.update_id)] = book.levels()
 
 
-@attrs.define
+@attrs.define(repr=False)
 class Harness:
     sim: Simulator
     address: SimulatorAddress

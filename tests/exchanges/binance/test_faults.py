@@ -1,0 +1,178 @@
+"""One test per simulator fault: after it, the collected trades are exactly the
+simulator's ground truth (no id missing, none twice, in order), and books rebuilt from
+what the collector published equal the simulator's at its checkpoints."""
+
+from __future__ import annotations
+
+import trio
+
+from mdp.model import QualityLevel, Reason, SourceState
+from mdp.simulator import Fault, FaultKind, Simulator
+from tests.exchanges.binance._harness import Harness, group_spec, sim_config, start
+
+SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+
+
+async def _warm(h: Harness, trades: int = 150) -> None:
+    await h.wait_for(lambda: all(len(h.trade_ids(s)) > trades for s in SYMBOLS))
+
+
+async def _more(h: Harness, trades: int = 150) -> None:
+    """Wait for ``trades`` more trades of every symbol than collected so far."""
+    marks = {s: h.max_id(s) + trades for s in SYMBOLS}
+    await h.wait_for(lambda: all(h.max_id(s) >= marks[s] for s in SYMBOLS))
+
+
+async def _check(h: Harness) -> None:
+    await h.settle(SYMBOLS)
+    for symbol in SYMBOLS:
+        h.assert_trades_equal_truth(symbol)
+
+
+def _backfilled(h: Harness) -> int:
+    return sum(
+        1
+        for trades in h.collected.trades.values()
+        for t in trades
+        if Reason.BACKFILLED.value in t.quality.reasons
+    )
+
+
+async def test_disconnect_abrupt_and_polite(nursery: trio.Nursery) -> None:
+    h = await start(nursery, Simulator(sim_config()))
+    await _warm(h)
+    h.sim.inject(Fault(FaultKind.DISCONNECT, abrupt=True))
+    await _more(h)
+    h.sim.inject(Fault(FaultKind.DISCONNECT))
+    await _more(h)
+    await _check(h)
+    assert h.group().connections >= 3
+    for symbol in SYMBOLS:
+        h.assert_books_match(symbol)  # diffs lost while reconnecting were resynced
+
+
+async def test_stall_is_reported_stale_and_filled(nursery: trio.Nursery) -> None:
+    h = await start(
+        nursery,
+        Simulator(sim_config()),
+        lambda a: group_spec("spot", a, stale_factor=0.25),  # depth@100ms stale after 0.5 s
+    )
+    await _warm(h)
+    h.sim.inject(Fault(FaultKind.STALL, seconds=1.5))
+    await h.wait_for(lambda: any(s.state is SourceState.STALE for s in h.collected.statuses))
+    await h.wait_for(lambda: any(s.state is SourceState.LIVE for s in h.collected.statuses))
+    await _more(h)
+    await _check(h)
+    assert _backfilled(h) > 0  # the frames the stall swallowed came from REST
+
+
+async def test_dropped_trade_frames_are_backfilled(nursery: trio.Nursery) -> None:
+    h = await start(nursery, Simulator(sim_config()))
+    await _warm(h)
+    h.sim.inject(Fault(FaultKind.DROP, count=25, stream="btcusdt@trade"))
+    await _more(h)
+    await _check(h)
+    backfilled = [t for t in h.collected.trades["BTCUSDT"] if t.quality.reasons]
+    assert len(backfilled) == 25
+    assert all(t.quality.level is QualityLevel.PERFECT for t in backfilled)
+    assert not h.collected.gaps  # everything could be filled: no Gap published
+
+
+async def test_duplicates_are_dropped(nursery: trio.Nursery) -> None:
+    h = await start(nursery, Simulator(sim_config()))
+    await _warm(h)
+    h.sim.inject(Fault(FaultKind.DUPLICATE, count=40))
+    await _more(h)
+    await _check(h)
+    assert sum(t.duplicates for t in h.state().trackers.values()) > 0
+    for symbol in SYMBOLS:
+        h.assert_books_match(symbol)  # duplicated depth diffs are ignored by update id
+
+
+async def test_reordered_frames_come_out_in_order(nursery: trio.Nursery) -> None:
+    h = await start(nursery, Simulator(sim_config()))
+    await _warm(h)
+    h.sim.inject(Fault(FaultKind.REORDER, count=10, stream="ethusdt@trade"))
+    await _more(h)
+    await _check(h)  # asserts ids delivered in order, none twice
+
+
+async def test_server_shutdown_rolls_over_without_a_gap(nursery: trio.Nursery) -> None:
+    h = await start(nursery, Simulator(sim_config()))
+    await _warm(h)
+    h.sim.inject(Fault(FaultKind.SERVER_SHUTDOWN, seconds=0.5))
+    await h.wait_for(lambda: h.group().connections >= 2)
+    await _more(h)
+    await _check(h)
+    # The new connection was up before the old one closed: nothing had to be backfilled.
+    assert _backfilled(h) == 0
+    assert not h.collected.gaps
+    assert h.sim.stats()["close_reasons"].get("server shutdown", 0) == 0  # we left first
+
+
+async def test_connection_limit_proactive_rollover(nursery: trio.Nursery) -> None:
+    # The exchange's 24 h limit shortened to 1.5 s; the collector rolls over at 0.6 s.
+    h = await start(
+        nursery,
+        Simulator(sim_config(max_connection_s=1.5)),
+        lambda a: group_spec("spot", a, max_connection_s=0.6),
+    )
+    await _warm(h)
+    await h.wait_for(lambda: h.group().connections >= 4)
+    await _check(h)
+    assert _backfilled(h) == 0
+    assert not h.collected.gaps
+    assert h.sim.stats()["close_reasons"].get("connection limit reached", 0) == 0
+
+
+async def test_connection_limit_enforced_by_the_server(nursery: trio.Nursery) -> None:
+    h = await start(nursery, Simulator(sim_config()))
+    await _warm(h)
+    h.sim.inject(Fault(FaultKind.CONNECTION_LIMIT, seconds=0.7))
+    await h.wait_for(lambda: h.group().connections >= 3)
+    await _more(h)
+    await _check(h)
+    assert h.sim.stats()["close_reasons"].get("connection limit reached", 0) >= 1
+
+
+async def test_http_429_and_418_are_honoured(nursery: trio.Nursery) -> None:
+    h = await start(nursery, Simulator(sim_config()))
+    await _warm(h)
+    h.sim.inject(Fault(FaultKind.HTTP_429, count=2))
+    h.sim.inject(Fault(FaultKind.DROP, count=10, stream="btcusdt@trade"))
+    await _more(h)
+    h.sim.inject(Fault(FaultKind.HTTP_418, count=1))
+    h.sim.inject(Fault(FaultKind.DROP, count=10, stream="ethusdt@trade"))
+    await _more(h)
+    await _check(h)
+    assert h.group().rest.rate_limited >= 3
+    assert _backfilled(h) == 20
+
+
+async def test_book_gap_publishes_gap_and_resync_then_matches(nursery: trio.Nursery) -> None:
+    h = await start(nursery, Simulator(sim_config()))
+    await h.wait_for(lambda: h.collected.snapshots >= 2)
+    await _warm(h)
+    h.sim.inject(Fault(FaultKind.DROP, count=2, stream="btcusdt@depth@100ms"))
+    await h.wait_for(lambda: any(r.stream == "btcusdt@depth@100ms" for r in h.collected.resyncs))
+    await _more(h)
+    await _check(h)
+    gaps = [g for g in h.collected.gaps if g.stream == "btcusdt@depth@100ms"]
+    assert gaps
+    assert gaps[0].first_missing <= gaps[0].last_missing
+    for symbol in SYMBOLS:
+        h.assert_books_match(symbol, at_least=5)
+
+
+async def test_malformed_frames_are_dead_lettered_connection_stays_up(
+    nursery: trio.Nursery,
+) -> None:
+    h = await start(nursery, Simulator(sim_config()))
+    await _warm(h)
+    h.sim.inject(Fault(FaultKind.MALFORMED, count=3, stream="btcusdt@trade"))
+    await h.wait_for(lambda: h.dead_letters.count >= 3)
+    await _more(h)
+    await _check(h)
+    assert h.dead_letters.count == 3
+    assert h.group().connections == 1  # never reconnected
+    assert _backfilled(h) == 3  # the three cut trades came from REST
