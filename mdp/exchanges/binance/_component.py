@@ -72,7 +72,7 @@ async def _run_group(
 ) -> None:
     out = ctx.outputs[0]
     state: GroupState | None = ctx.memo.get("state")
-    if state is None:
+    if state is None or state.broken:
         instruments = await fetch_instruments(
             rest, args.market, args.symbols, Path(args.symbols_file)
         )

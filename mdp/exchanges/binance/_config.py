@@ -61,6 +61,7 @@ class StreamGroupArgs:
     snapshot_limit: int = 1000
     backoff_initial_s: float = 0.05
     backoff_max_s: float = 30.0
+    publish_timeout_s: float = 60.0  # the output channel blocked this long: fail
     weight_limit: int = 0  # 0: 6000 spot, 2400 futures (Binance's per-minute limits)
 
     def __attrs_post_init__(self) -> None:

@@ -51,6 +51,7 @@ class GroupState:
         self.shutdown_notices = 0
         self.acks: set[int] = set()
         self.errors: list[dict[str, Any]] = []
+        self.broken = False  # records were counted delivered but not sent: do not reuse
         for symbol in args.symbols:
             inst = instruments[symbol]
             for suffix in args.streams:

@@ -116,6 +116,20 @@ class StreamGroup:
         self._nursery: trio.Nursery | None = None
         self._in_flight: set[int] = set()
 
+    async def _publish(self, records: list[Record]) -> None:
+        """Send what the trackers already count as delivered, shielded: a cancellation
+        (a rollover closing this connection) must not lose records that continuity state
+        has moved past. Bounded, as every shield; past the bound the group's state is no
+        longer true, so the group fails and its memo state is dropped."""
+        with trio.move_on_after(self.args.publish_timeout_s, shield=True) as scope:
+            await self.send(records)
+        if scope.cancelled_caught:
+            self.state.broken = True
+            raise ExchangeError(
+                f"{self.url}: the output channel took no records for "
+                f"{self.args.publish_timeout_s:g} s; is its consumer running?"
+            )
+
     # -- the hot path ---------------------------------------------------------------------
 
     async def handle(self, payloads: list[bytes], conn: _Connection) -> None:
@@ -126,7 +140,7 @@ class StreamGroup:
             out: list[Record] = []
             counts = state.process(payloads, recv_ns, trio.current_time(), out)
             if out:
-                await self.send(out)
+                await self._publish(out)
         m.totals["messages"] += len(payloads)
         market = self.market
         for stream, n in counts.items():
@@ -175,7 +189,7 @@ class StreamGroup:
             async with self.lock:
                 out: list[Record] = []
                 again = tracker.backfilled(trades, unfilled, time.time_ns(), out)
-                await self.send(out)
+                await self._publish(out)
             filled = sum(1 for r in out if isinstance(r, Trade) and r.quality.reasons)
             m.totals["backfilled"] += filled
             m.BACKFILLED.labels("binance", self.market).inc(filled)
@@ -247,7 +261,7 @@ class StreamGroup:
                     resyncs = book.resyncs
                     book.on_snapshot(body, time.time_ns(), out)
                     if out:
-                        await self.send(out)
+                        await self._publish(out)
                 gaps = sum(1 for r in out if r.kind == "gap")
                 if book.resyncs != resyncs:
                     m.totals["resyncs"] += 1
@@ -304,7 +318,7 @@ class StreamGroup:
                 )
             if events:
                 async with self.lock:
-                    await self.send(events)
+                    await self._publish(events)
 
     # -- connections ------------------------------------------------------------------------
 

@@ -176,3 +176,16 @@ async def test_malformed_frames_are_dead_lettered_connection_stays_up(
     assert h.dead_letters.count == 3
     assert h.group().connections == 1  # never reconnected
     assert _backfilled(h) == 3  # the three cut trades came from REST
+
+
+async def test_rapid_rollovers_lose_nothing(nursery: trio.Nursery) -> None:
+    # A rollover every 50 ms: closing the old connection (a cancellation) often lands
+    # while it is publishing; nothing it counted as delivered may be lost.
+    h = await start(
+        nursery,
+        Simulator(sim_config()),
+        lambda a: group_spec("spot", a, max_connection_s=0.05),
+    )
+    await h.wait_for(lambda: h.group().connections >= 20)
+    await _check(h)
+    assert not h.collected.gaps
