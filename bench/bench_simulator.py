@@ -2,8 +2,9 @@
 
     python bench/bench_simulator.py [--runs 3] [--seconds 3]
 
-Two figures, each the median of ``--runs``:
+Three figures, each the median of ``--runs``:
 
+- *model alone*: the sans-I/O market model generating those frames, per CPU-second;
 - *live*: ``mdp simulate`` generating the market (one symbol, ``@trade``, ``@aggTrade``
   and ``@bookTicker`` on one combined-stream connection) as fast as it can — model,
   rendering and send path together;
@@ -139,6 +140,29 @@ def _replay(capture: Path, frames: int, seconds: float) -> float:
         proc.wait()
 
 
+def _model() -> float:
+    """Frames per CPU-second of the market model alone (no I/O), same three streams."""
+    import gc
+
+    from mdp.simulator._instruments import Market, instruments_for
+    from mdp.simulator._market import SymbolMarket
+
+    inst = instruments_for(Market.SPOT, ["BTCUSDT"])[0]
+    market = SymbolMarket(
+        inst, seed=1, rate=1_000_000, start_ms=1_770_000_000_000, history=1_000_000,
+        checkpoints=600,
+    )  # fmt: skip
+    market.set_wanted(frozenset(STREAMS.split("/")))
+    gc.collect()
+    gc.freeze()
+    frames, start = 0, time.process_time()
+    while market.step < 60_000:
+        batch: list[tuple[str, bytes]] = []
+        market.advance(market.step + 2000, batch)  # one tick's worth, as the hub does
+        frames += len(batch)
+    return frames / (time.process_time() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -146,6 +170,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=400_000, help="frames in the capture")
     args = parser.parse_args()
     _pin(1)
+    model = [_model() for _ in range(args.runs)]
     live = [_live(args.seconds) for _ in range(args.runs)]
     with tempfile.TemporaryDirectory() as tmp:
         capture = Path(tmp) / "capture.jsonl"
@@ -153,6 +178,8 @@ def main() -> None:
         replay = [_replay(capture, n, args.seconds) for _ in range(args.runs)]
     size = len(orjson.dumps({"stream": "btcusdt@trade", "data": {}})) + 150
     print(f"simulator → one raw reader, loopback, ~{size}-byte frames, median of {args.runs}:")
+    print(f"  model alone   {statistics.median(model):>9,.0f} frames/CPU-s  runs: "
+          + ", ".join(f"{x:,.0f}" for x in model))  # fmt: skip
     print(f"  live market   {statistics.median(live):>9,.0f} frames/s  runs: "
           + ", ".join(f"{x:,.0f}" for x in live))  # fmt: skip
     print(f"  replay (send) {statistics.median(replay):>9,.0f} frames/s  runs: "

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Hub"]
 
-_MAX_STEPS_PER_TICK = 2000  # per symbol: bounds a batch (and the pause it costs) at any rate
+_MAX_STEPS_PER_TICK = 250  # per symbol: bounds a batch, and how long the writers wait on it
 
 
 class Hub:
