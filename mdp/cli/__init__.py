@@ -13,9 +13,17 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from mdp._exceptions import MdpError
-from mdp.cli import _config, _ctl, _run, _selfcheck, _simulate, _version
+from mdp.cli import _collect, _config, _ctl, _run, _selfcheck, _simulate, _version
 
-_COMMANDS: tuple[ModuleType, ...] = (_version, _selfcheck, _config, _run, _ctl, _simulate)
+_COMMANDS: tuple[ModuleType, ...] = (
+    _version,
+    _selfcheck,
+    _config,
+    _run,
+    _ctl,
+    _simulate,
+    _collect,
+)
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -11,6 +11,7 @@ has passed, then the request is tried again.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -22,6 +23,9 @@ from mdp._exceptions import RestError
 from mdp.exchanges.binance import _metrics as metrics
 
 __all__ = ["RestClient"]
+
+# httpx logs every request at INFO; a backfill makes many. Our own log says what failed.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class RestClient:
