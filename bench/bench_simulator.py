@@ -28,7 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import orjson
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request
 
@@ -176,8 +175,7 @@ def main() -> None:
         capture = Path(tmp) / "capture.jsonl"
         n = _write_capture(capture, args.frames)
         replay = [_replay(capture, n, args.seconds) for _ in range(args.runs)]
-    size = len(orjson.dumps({"stream": "btcusdt@trade", "data": {}})) + 150
-    print(f"simulator → one raw reader, loopback, ~{size}-byte frames, median of {args.runs}:")
+    print(f"simulator → one raw reader, loopback, ~166-byte frames, median of {args.runs}:")
     print(f"  model alone   {statistics.median(model):>9,.0f} frames/CPU-s  runs: "
           + ", ".join(f"{x:,.0f}" for x in model))  # fmt: skip
     print(f"  live market   {statistics.median(live):>9,.0f} frames/s  runs: "
