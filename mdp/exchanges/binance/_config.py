@@ -78,7 +78,12 @@ class StreamGroupArgs:
         return self.market is MarketType.PERPETUAL
 
     def ws_endpoint(self) -> str:
-        """The combined-stream URL this group connects to."""
+        """The combined-stream URL this group connects to, streams included: they flow
+        from the first moment; the SUBSCRIBE sent after connecting is what gets an
+        acknowledgement (the start of the liveness clock)."""
+        return f"{self._ws_path()}?streams={'/'.join(self.stream_names())}"
+
+    def _ws_path(self) -> str:
         base = (self.ws_url or (FUTURES_WS if self.futures else SPOT_WS)).rstrip("/")
         if not self.futures:
             return f"{base}/stream"
