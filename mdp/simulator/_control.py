@@ -56,6 +56,7 @@ def stats(hub: Hub) -> dict[str, Any]:
         "rest_weight_used": {m.value: lim.used for m, lim in hub.limiters.items()},
         "simulated_time_ms": {m.value: hub.now_ms(m) for m in Market},
         "symbols": {m.value: list(ms) for m, ms in hub.markets.items()},
+        "paused": hub.paused,
     }
 
 
@@ -71,6 +72,9 @@ def control(
                 raise ConfigError(f"body is not JSON: {exc}") from None
             fault = fault_from_json(data)
             return 200, {"applied": inject(hub, fault), "fault": fault.kind.value}
+        if path in ("/_sim/pause", "/_sim/resume") and method == "POST":
+            hub.paused = path == "/_sim/pause"
+            return 200, {"paused": hub.paused}
         if path == "/_sim/stats" and method == "GET":
             return 200, stats(hub)
         if method == "GET" and path.startswith("/_sim/truth/"):

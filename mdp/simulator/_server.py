@@ -5,6 +5,7 @@ anything else is answered as HTTP/1.1 with keep-alive."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import h11
@@ -24,6 +25,7 @@ from mdp.simulator._ws import WsConnection
 __all__ = ["handle_connection"]
 
 _MAX_HEAD = 65536
+_MAX_BODY = 1 << 20  # control requests are small; nothing is buffered without bound
 _JSON = (b"content-type", b"application/json;charset=UTF-8")
 
 
@@ -73,16 +75,35 @@ async def _serve_http(hub: Hub, market: Market, stream: trio.SocketStream) -> No
                 conn.receive_data(await stream.receive_some(65536))
             elif isinstance(part, h11.Data):
                 body += part.data
+                if len(body) > _MAX_BODY:
+                    await _respond(stream, conn, 413, [], b'{"error":"body too large"}')
+                    with trio.move_on_after(0.5):  # lingering close: no RST over the reply
+                        await stream.send_eof()
+                        while await stream.receive_some(65536):
+                            pass
+                    return
             else:
                 break
         status, headers, payload = _route(hub, market, event, bytes(body))
-        headers += [_JSON, (b"content-length", str(len(payload)).encode())]
-        out = conn.send(h11.Response(status_code=status, headers=headers))
-        out += conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage())
-        await stream.send_all(out)
+        await _respond(stream, conn, status, headers, payload)
         if conn.our_state is h11.MUST_CLOSE:
             return
         conn.start_next_cycle()
+
+
+async def _respond(
+    stream: trio.SocketStream,
+    conn: h11.Connection,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    payload: bytes,
+) -> None:
+    headers = [*headers, _JSON, (b"content-length", str(len(payload)).encode())]
+    out = conn.send(h11.Response(status_code=status, headers=headers))
+    assert out is not None
+    data = conn.send(h11.Data(data=payload))
+    end = conn.send(h11.EndOfMessage())
+    await stream.send_all(out + (data or b"") + (end or b""))
 
 
 def _route(
@@ -111,7 +132,11 @@ def _route(
         hub.stats[f"rest_{verdict.status}"] += 1
         headers.append((b"retry-after", str(verdict.retry_after).encode()))
         if verdict.status == 418:
-            msg = "Way too much request weight used; IP banned. Please use WebSocket Streams."
+            until = int(time.time() * 1000) + verdict.retry_after * 1000
+            msg = (
+                f"Way too much request weight used; IP banned until {until}. "
+                "Please use WebSocket Streams for live updates to avoid bans."
+            )
         else:
             msg = (
                 f"Too many requests; current limit of IP is {limiter.limit} request weight "

@@ -34,6 +34,7 @@ __all__ = ["WsConnection", "frame_header"]
 
 _SMALL_HEADERS = [bytes((0x81, n)) for n in range(126)]
 _ids = itertools.count(1)
+_MAX_REQUEST = 65536  # a client request is a few hundred bytes; bound what we buffer
 
 
 def frame_header(length: int) -> bytes:
@@ -213,6 +214,9 @@ class WsConnection:
                     if isinstance(event, Message):
                         if isinstance(event.data, str):
                             text.append(event.data)
+                            if sum(map(len, text)) > _MAX_REQUEST:
+                                self.kill("request too large")
+                                return
                         if event.message_finished:
                             await self._on_message("".join(text))
                             text.clear()

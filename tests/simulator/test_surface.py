@@ -1,0 +1,73 @@
+"""The simulator's public surface, and the small control endpoints not covered elsewhere."""
+
+from __future__ import annotations
+
+import contextlib
+
+import httpx
+import trio
+
+import mdp.simulator
+from tests.simulator.conftest import Start
+
+
+def test_public_surface() -> None:
+    assert set(mdp.simulator.__all__) == {
+        "Fault",
+        "FaultKind",
+        "Market",
+        "ReplayConfig",
+        "RestLimits",
+        "Simulator",
+        "SimulatorAddress",
+        "SimulatorConfig",
+        "TruthAggTrade",
+        "TruthBook",
+        "TruthTrade",
+        "load_config",
+        "load_faults",
+        "record_capture",
+    }
+
+
+async def test_truth_over_http_equals_the_python_api(start: Start, http: httpx.AsyncClient) -> None:
+    sim, address = await start(rate=500)
+    base = address.spot_rest + "/_sim"
+    assert (await http.post(base + "/pause")).json() == {"paused": True}
+    trades = (await http.get(base + "/truth/trades", params={"symbol": "BTCUSDT"})).json()
+    assert trades == [
+        {"id": t.id, "price": t.price, "qty": t.qty, "time_ms": t.time_ms,
+         "buyer_is_maker": t.buyer_is_maker}
+        for t in sim.trades("BTCUSDT")
+    ]  # fmt: skip
+    ids = (await http.get(base + "/truth/checkpoints", params={"symbol": "BTCUSDT"})).json()
+    book = (
+        await http.get(base + "/truth/book", params={"symbol": "BTCUSDT", "update_id": ids[-1]})
+    ).json()
+    truth = sim.book("BTCUSDT", ids[-1])
+    assert truth is not None
+    assert book["update_id"] == ids[-1]
+    assert [tuple(level) for level in book["bids"]] == list(truth.bids)
+    missing = await http.get(base + "/truth/book", params={"symbol": "BTCUSDT", "update_id": 1})
+    assert missing.status_code == 404
+    unknown = await http.get(base + "/truth/trades", params={"symbol": "DOGEUSDT"})
+    assert unknown.status_code == 400
+    assert "DOGEUSDT" in unknown.json()["error"]
+    stats = (await http.get(address.futures_rest + "/_sim/stats")).json()
+    assert stats["paused"] is True
+    assert (await http.post(base + "/resume")).json() == {"paused": False}
+
+
+async def test_oversized_control_body_is_refused(start: Start) -> None:
+    _, address = await start()
+    body = b"x" * (2 << 20)
+    head = b"POST /_sim/fault HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n" % len(body)
+    stream = await trio.open_tcp_stream("127.0.0.1", address.spot_port)
+    async with stream:
+        with contextlib.suppress(trio.BrokenResourceError):  # it may stop reading early
+            await stream.send_all(head + body)
+        reply = b""
+        with trio.fail_after(5):
+            while b"\r\n\r\n" not in reply:
+                reply += await stream.receive_some(65536)
+    assert reply.startswith(b"HTTP/1.1 413 ")
