@@ -2,7 +2,19 @@
 
 See ARCHITECTURE.md ("Supervision"). A tree is described by specs (in Python or in
 ``supervisors/<role>.toml``) and run by :class:`Supervisor`; workers are registered
-components that get a :class:`Context`.
+components that get a :class:`Context`::
+
+    @component("demo.add", args=StageArgs)
+    async def add(ctx: Context, *, task_status: trio.TaskStatus[None]) -> None:
+        inbox, out = ctx.inputs[0], ctx.outputs[0]
+        task_status.started()              # the supervisor starts the next child now
+        while True:
+            batch = await inbox.receive_batch(100)     # acknowledges the previous batch
+            await out.send_batch([n + 1 for n in batch])  # all or nothing
+
+A worker written this way loses nothing when it is killed or crashes: what it received
+and had not yet sent on goes to its next instance, because asking for the next batch is
+the acknowledgement. See ``supervisors/demo.toml`` for a whole role.
 """
 
 from mdp.supervision._channel import Channel, ChannelStats, OverflowPolicy
