@@ -44,6 +44,7 @@ class Fault:
     stream: str | None = None
     abrupt: bool = False
     at_s: float | None = None  # in a schedule: seconds after the simulator started
+    next_connection: bool = False  # apply to the next connection that opens instead
 
     def __attrs_post_init__(self) -> None:
         if self.count < 0 or self.seconds < 0:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from mdp.simulator._config import SimulatorConfig
+from mdp.simulator._config import Fault, SimulatorConfig
 from mdp.simulator._instruments import Instrument, Market, instruments_for
 from mdp.simulator._limits import WeightLimiter
 from mdp.simulator._market import Frame, SymbolMarket, stream_names
@@ -68,6 +68,7 @@ class Hub:
             )
         }
         self.max_connection_s = config.max_connection_s
+        self.pending_faults: dict[Market, list[Fault]] = {m: [] for m in Market}
         self.stats: Counter[str] = Counter()
         self.close_reasons: Counter[str] = Counter()
         self.paused = False

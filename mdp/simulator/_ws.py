@@ -23,6 +23,7 @@ from wsproto import WSConnection
 from wsproto.events import CloseConnection, Message, Ping, Pong
 
 from mdp.simulator._faults import FrameFaults
+from mdp.simulator._inject import apply_to
 from mdp.simulator._instruments import Market
 from mdp.simulator._market import Frame
 from mdp.simulator._streams import Request, Route, delivers, parse_request, reply_error
@@ -122,6 +123,9 @@ class WsConnection:
                     nursery.start_soon(self._reader)
                     nursery.start_soon(self._writer)
                     nursery.start_soon(self._pinger)
+                    pending = self.hub.pending_faults[self.market]
+                    while pending:  # faults aimed at "the next connection"
+                        apply_to(self.hub, self, pending.pop(0))
             if not self.close_reason:
                 self.close_reason = "connection limit reached"
         finally:

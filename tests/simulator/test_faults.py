@@ -308,3 +308,12 @@ def test_frame_faults_account_for_every_frame(
     expected = n - applied.get("drop", 0) + applied.get("duplicate", 0) - held
     assert len(out) == expected
     assert sum(1 for _, p in out if not p.endswith(b"}")) == applied.get("malformed", 0)
+
+
+async def test_fault_aimed_at_the_next_connection(start: Start) -> None:
+    sim, address = await start(rate=1000)
+    assert sim.inject(Fault(FaultKind.DUPLICATE, count=1, next_connection=True)) == 0
+    async with open_websocket_url(address.spot_ws + TRADES) as ws:
+        first, second, third = await _trade_ids(ws, 3)
+    assert first == second  # the new connection's first frame came twice
+    assert third == first + 1
