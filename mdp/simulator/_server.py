@@ -14,6 +14,8 @@ import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, RejectData
 from wsproto.events import Request as WsRequest
+from wsproto.utilities import LocalProtocolError as WsLocalError
+from wsproto.utilities import RemoteProtocolError as WsRemoteError
 
 from mdp.simulator._control import control
 from mdp.simulator._hub import Hub
@@ -40,8 +42,10 @@ async def handle_connection(hub: Hub, market: Market, stream: trio.SocketStream)
     """Serve one accepted TCP connection until either side closes it."""
     try:
         await _serve_http(hub, market, stream)
-    except (trio.BrokenResourceError, trio.ClosedResourceError, h11.RemoteProtocolError):
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
+    except (h11.ProtocolError, WsLocalError, WsRemoteError):
+        hub.stats["protocol_errors"] += 1  # a broken client, never a reason to stop serving
     finally:
         await trio.aclose_forcefully(stream)
 
@@ -147,6 +151,9 @@ def _route(
         obj = endpoint.handle(hub, params)
     except RestError as exc:
         return exc.status, headers, orjson.dumps({"code": exc.code, "msg": exc.msg})
+    except Exception as exc:  # a simulator bug: answer 500 and keep serving the others
+        hub.stats["rest_500"] += 1
+        return 500, headers, orjson.dumps({"code": -1000, "msg": f"simulator error: {exc!r}"})
     return 200, headers, orjson.dumps(obj)
 
 

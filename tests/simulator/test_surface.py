@@ -71,3 +71,21 @@ async def test_oversized_control_body_is_refused(start: Start) -> None:
             while b"\r\n\r\n" not in reply:
                 reply += await stream.receive_some(65536)
     assert reply.startswith(b"HTTP/1.1 413 ")
+
+
+async def test_broken_clients_do_not_stop_the_server(start: Start, http: httpx.AsyncClient) -> None:
+    sim, address = await start()
+    for junk in (
+        b"GET /ws/btcusdt@trade HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\n"
+        b"connection: upgrade\r\n\r\n",  # no Sec-WebSocket-Key
+        b"NOT HTTP AT ALL\r\n\r\n",
+    ):
+        stream = await trio.open_tcp_stream("127.0.0.1", address.spot_port)
+        async with stream:
+            await stream.send_all(junk)
+            with trio.fail_after(5):
+                while await stream.receive_some(65536):
+                    pass
+    assert sim.stats()["counters"]["protocol_errors"] >= 1
+    r = await http.get(address.spot_rest + "/api/v3/ping")
+    assert r.json() == {}
