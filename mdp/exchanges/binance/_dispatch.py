@@ -62,17 +62,10 @@ class GroupState:
     def _handler(self, name: str, suffix: str, inst: Instrument) -> Handler:
         kind = suffix.split("@", 1)[0]
         if kind in ("trade", "aggTrade"):
-            tracker = self.trackers[name] = TradeTracker(
-                inst, name, "t" if kind == "trade" else "a"
-            )
-            backfills = self.backfills
-            on_payload = tracker.on_payload
-
-            def trade(data: dict[str, Any], recv_ns: int, out: list[Record]) -> None:
-                if on_payload(data, recv_ns, out):
-                    backfills.append(tracker)
-
-            return trade
+            id_key = "t" if kind == "trade" else "a"
+            tracker = TradeTracker(inst, name, id_key, self.backfills)
+            self.trackers[name] = tracker
+            return tracker.on_payload
         if kind == "depth":
             book = self.books[name] = BookSync(inst, name, self.args.futures)
             snapshots = self.snapshots

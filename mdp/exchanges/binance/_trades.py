@@ -17,18 +17,27 @@ from __future__ import annotations
 from typing import Any
 
 from mdp.exchanges.binance._parse import build_trade
-from mdp.model import Gap, Instrument, Record, Trade
+from mdp.model import PERFECT, Gap, Instrument, Record, Side, Trade
+from mdp.model import _records as _r
+from mdp.model._numbers import wire_decimals
 
 __all__ = ["TradeTracker"]
 
+_new = object.__new__
+_fields = _r._TradeFields
+_decimal = wire_decimals.__getitem__
+_SELL, _BUY = Side.SELL, Side.BUY
 _MAX_HELD = 1_000_000  # trades held behind a backfill before the gap is given up
 
 
 class TradeTracker:
     """``next_id`` is the id expected next (``None`` before the first trade)."""
 
-    def __init__(self, inst: Instrument, stream: str, id_key: str) -> None:
+    def __init__(
+        self, inst: Instrument, stream: str, id_key: str, gaps: list[TradeTracker] | None = None
+    ) -> None:
         self.inst = inst
+        self.opened: list[TradeTracker] = gaps if gaps is not None else []
         self.stream = stream
         self.id_key = id_key  # "t" or "a"
         self.next_id: int | None = None
@@ -37,19 +46,34 @@ class TradeTracker:
         self.duplicates = 0
         self.gaps = 0
 
-    def on_payload(self, data: dict[str, Any], recv_ns: int, out: list[Record]) -> bool:
-        """Take one stream payload; True if it opened a gap the caller must backfill
-        (``self.gap`` holds the range)."""
+    def on_payload(self, data: dict[str, Any], recv_ns: int, out: list[Record]) -> None:
+        """Take one stream payload (the stream's handler). A gap it opens puts this
+        tracker on the ``opened`` list for the caller to backfill (``self.gap``)."""
         tid: int = data[self.id_key]
         nxt = self.next_id
-        if tid == nxt and self.held is None:  # the hot path
-            out.append(build_trade(self.inst, tid, data, recv_ns))
+        if tid == nxt and self.held is None:  # the hot path: the Trade built inline
+            o: Any = _new(_fields)
+            o.instrument = self.inst
+            o.receive_time_ns = recv_ns
+            e = data.get("E")
+            o.exchange_time_ns = None if e is None else e * 1_000_000
+            o.match_time_ns = data["T"] * 1_000_000
+            o.sequence = tid
+            o.quality = PERFECT
+            o.extra = ()
+            o.trade_id = tid
+            o.price = _decimal(data["p"])
+            o.size = _decimal(data["q"])
+            o.side = _SELL if data["m"] else _BUY
+            o.__class__ = Trade  # see build_trade: the private mutable twin becomes a Trade
+            out.append(o)
             self.next_id = tid + 1
-            return False
+            return
         if nxt is not None and tid < nxt:
             self.duplicates += 1
-            return False
-        return self._slow(build_trade(self.inst, tid, data, recv_ns), out)
+            return
+        if self._slow(build_trade(self.inst, tid, data, recv_ns), out):
+            self.opened.append(self)
 
     def _slow(self, trade: Trade, out: list[Record]) -> bool:
         tid = trade.trade_id

@@ -1,0 +1,251 @@
+"""Frames/s one Binance collector sustains on one core against the simulator in another
+process, parsed to model batches with continuity checks on.
+
+    python bench/bench_collector.py [--frames 400000] [--runs 5]
+    python bench/bench_collector.py --parse      # JSON decode + record build, per frame
+
+The simulator is ``mdp simulate --replay CAPTURE --speed 0`` in a child process (pinned
+to CPU 0): a capture of ~185-byte combined-stream ``@trade`` frames for two symbols,
+consecutive trade ids, written here, replayed as fast as it can send. The live market
+model generates a few tens of thousands of frames/s, which would measure the simulator,
+not the collector. The collector runs here (pinned to CPU 1): the real ``StreamGroup``
+of ``mdp.exchanges.binance`` — WebSocket layer, orjson parse, trade-id continuity,
+``Trade`` records — sending lists of records into a supervisor ``Channel`` drained by a
+second task. Two figures per run:
+
+- *wall*: frames parsed / wall time from the first frame to the last;
+- *per CPU-second*: frames parsed / CPU time of this process over the same span — the
+  capacity of one core even when the sender or a shared machine is the limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import orjson
+import trio
+
+HERE = Path(__file__).parent
+SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+
+
+class Wrapper(msgspec.Struct):
+    stream: str
+    data: msgspec.Raw
+
+
+class TradeMsg(msgspec.Struct):
+    E: int
+    t: int
+    p: str
+    q: str
+    T: int
+    m: bool
+
+
+def write_capture(path: Path, frames: int) -> None:
+    start_ms = 1_770_000_000_000
+    with path.open("wb") as out:
+        for i in range(frames):
+            symbol = SYMBOLS[i & 1]
+            n = i >> 1
+            t = start_ms + n // 50
+            data = {
+                "e": "trade", "E": t + 1, "s": symbol, "t": 100_000 + n,
+                "p": f"{68000 + n % 500}.{n % 100:02d}000000", "q": f"0.0{n % 9 + 1}230000",
+                "T": t, "m": bool(n % 3 == 0), "M": True,
+            }  # fmt: skip
+            line = {"ts": t, "stream": f"{symbol.lower()}@trade", "frame": data}
+            out.write(orjson.dumps(line) + b"\n")
+
+
+def start_simulator(capture: Path, port_base: int) -> subprocess.Popen[bytes]:
+    cmd = [
+        str(Path(sys.executable).parent / "mdp"), "simulate", "--symbols", ",".join(SYMBOLS),
+        "--replay", str(capture), "--speed", "0", "--port", str(port_base),
+    ]  # fmt: skip
+    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() >= 2:  # type: ignore[operator]
+        cmd = ["taskset", "-c", "0", *cmd]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+async def collect(port: int, frames: int) -> tuple[int, float, float, int]:
+    from mdp.exchanges.binance import GroupState, StreamGroup, StreamGroupArgs
+    from mdp.exchanges.binance import _metrics as metrics
+    from mdp.exchanges.binance._component import rest_client
+    from mdp.exchanges.binance._instruments import fetch_instruments
+    from mdp.model import MarketType
+    from mdp.supervision import Channel
+
+    args = StreamGroupArgs(
+        market=MarketType.SPOT,
+        symbols=SYMBOLS,
+        streams=["trade"],
+        ws_url=f"ws://127.0.0.1:{port}",
+        rest_url=f"http://127.0.0.1:{port}",
+    )
+    channel = Channel("records", 8192)
+    done = trio.Event()
+    marks: dict[str, Any] = {}
+    start_msgs = metrics.totals["messages"]
+
+    async with rest_client(args) as rest, trio.open_nursery() as nursery:
+        instruments = await fetch_instruments(rest, args.market, SYMBOLS, None)
+        state = GroupState(args, instruments)
+        records = [0]
+
+        async def send(batch: list[Any]) -> None:
+            if "t0" not in marks:
+                marks["t0"], marks["cpu0"] = time.perf_counter(), time.process_time()
+            await channel.send_batch([batch])
+
+        async def drain() -> None:
+            while True:
+                for batch in await channel.receive_batch(1024):
+                    records[0] += len(batch)
+                if metrics.totals["messages"] - start_msgs >= frames:
+                    marks["t1"], marks["cpu1"] = time.perf_counter(), time.process_time()
+                    done.set()
+                    return
+
+        group = StreamGroup(args, state, rest, send, lambda raw, exc: None)
+        nursery.start_soon(drain)
+        nursery.start_soon(group.run)
+        with trio.fail_after(120):
+            await done.wait()
+        nursery.cancel_scope.cancel()
+    gaps = sum(t.gaps for t in state.trackers.values())
+    n = metrics.totals["messages"] - start_msgs
+    wall = marks["t1"] - marks["t0"]
+    cpu = marks["cpu1"] - marks["cpu0"]
+    assert records[0] >= frames * 0.99, "records missing"
+    return n, wall, cpu, gaps
+
+
+def run_once(capture: Path, frames: int, port: int) -> tuple[float, float]:
+    sim = start_simulator(capture, port)
+    try:
+        assert sim.stdout is not None
+        line = sim.stdout.readline()  # the simulator prints where it listens once it is up
+        if not line:
+            raise RuntimeError("mdp simulate did not start")
+        n, wall, cpu, gaps = trio.run(collect, port, frames)
+    finally:
+        sim.terminate()
+        sim.wait()
+    if gaps:
+        print(f"  (run had {gaps} trade gaps)", file=sys.stderr)
+    return n / wall, n / cpu
+
+
+def parse_figures() -> None:
+    """Per-frame cost of decoding a combined ``@trade`` frame and building its Trade."""
+    from mdp.exchanges.binance._parse import build_trade
+    from mdp.model import Instrument, MarketType
+
+    sys.path.insert(0, str(HERE))
+    from _timing import per_call_ns
+
+    inst = Instrument(exchange="binance", market=MarketType.SPOT, native_symbol="BTCUSDT",
+                      symbol="BTC/USDT")  # fmt: skip
+    frames = [
+        b'{"stream":"btcusdt@trade","data":' + orjson.dumps({
+            "e": "trade", "E": 1770000000000 + i, "s": "BTCUSDT", "t": 100000 + i,
+            "p": f"{68000 + i % 500}.{i % 100:02d}000000", "q": "0.01230000",
+            "T": 1770000000000 + i, "m": bool(i & 1), "M": True,
+        }) + b"}"
+        for i in range(1000)
+    ]  # fmt: skip
+
+    wrapper = msgspec.json.Decoder(Wrapper)
+    typed = msgspec.json.Decoder(TradeMsg)
+    loads = orjson.loads
+
+    def via_orjson() -> None:
+        for f in frames:
+            d = loads(f)
+            data = d["data"]
+            build_trade(inst, data["t"], data, 0)
+
+    from mdp.model import PERFECT, Side, Trade
+    from mdp.model import _records as _r
+    from mdp.model._numbers import wire_decimals
+
+    new, fields, dec = object.__new__, _r._TradeFields, wire_decimals.__getitem__
+
+    def via_msgspec() -> None:  # the same twin-class build, from the struct's attributes
+        for f in frames:
+            x = typed.decode(wrapper.decode(f).data)
+            o: Any = new(fields)
+            o.instrument = inst
+            o.receive_time_ns = 0
+            o.exchange_time_ns = x.E * 1_000_000
+            o.match_time_ns = x.T * 1_000_000
+            o.sequence = x.t
+            o.quality = PERFECT
+            o.extra = ()
+            o.trade_id = x.t
+            o.price = dec(x.p)
+            o.size = dec(x.q)
+            o.side = Side.SELL if x.m else Side.BUY
+            o.__class__ = Trade
+
+    def orjson_only() -> None:
+        for f in frames:
+            loads(f)
+
+    def msgspec_only() -> None:
+        for f in frames:
+            typed.decode(wrapper.decode(f).data)
+
+    print("| per combined @trade frame | ns |")
+    print("|---|---:|")
+    for name, fn in (
+        ("orjson.loads", orjson_only),
+        ("msgspec wrapper(Raw) + typed struct", msgspec_only),
+        ("orjson + build Trade (twin class swap)", via_orjson),
+        ("msgspec + build Trade", via_msgspec),
+    ):
+        print(f"| {name} | {per_call_ns(fn, items=len(frames)):.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--frames", type=int, default=400_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--port", type=int, default=9310)
+    parser.add_argument("--parse", action="store_true", help="only the parse figures")
+    args = parser.parse_args()
+    if args.parse:
+        parse_figures()
+        return
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {1})
+    with tempfile.TemporaryDirectory() as tmp:
+        capture = Path(tmp) / "trades.jsonl"
+        write_capture(capture, args.frames + 20_000)
+        walls, cpus = [], []
+        for i in range(args.runs):
+            wall, cpu = run_once(capture, args.frames, args.port + 2 * i)
+            walls.append(wall)
+            cpus.append(cpu)
+            print(f"run {i + 1}: {wall / 1000:.0f}k frames/s wall, {cpu / 1000:.0f}k per CPU-s")
+    print(f"\n| collector, one core, {args.frames} frames, {args.runs} runs | median | range |")
+    print("|---|---:|---:|")
+    for name, rates in (("frames/s (wall)", walls), ("frames per CPU-second", cpus)):
+        spread = f"{min(rates) / 1000:.0f}k–{max(rates) / 1000:.0f}k"
+        print(f"| {name} | {statistics.median(rates) / 1000:.0f}k | {spread} |")
+    print(f"\nload average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
