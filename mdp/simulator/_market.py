@@ -205,25 +205,27 @@ class SymbolMarket:
         trades = self.trades
         first = trades.next_id
         p_str = inst.price.render(price)
+        qty_str = inst.qty.render
+        symbol, wanted = inst.symbol, self.wanted
+        want_trades = self.s_trade in wanted
         left = total
         for k in range(makers):
             qty = left if k == makers - 1 else max(1, left // (makers - k) - k)
             left -= qty
-            tid = trades.next_id
             trades.append(price, qty, t, buyer_is_maker)
-            if self.s_trade in self.wanted:
+            if want_trades:
+                tid = first + k
                 out.append((self.s_trade, _dumps({
-                    "e": "trade", "E": t + (tid & 1), "s": inst.symbol, "t": tid,
-                    "p": p_str, "q": inst.qty.render(qty), "T": t,
-                    "m": buyer_is_maker, "M": True,
+                    "e": "trade", "E": t + (tid & 1), "s": symbol, "t": tid,
+                    "p": p_str, "q": qty_str(qty), "T": t, "m": buyer_is_maker, "M": True,
                 })))  # fmt: skip
         self._change(side, price, available - total, t)
-        last = trades.next_id - 1
+        last = first + makers - 1
         agg_id = self.aggs.append(price, total, first, last, t, buyer_is_maker)
-        if self.s_agg in self.wanted:
+        if self.s_agg in wanted:
             msg: dict[str, Any] = {
-                "e": "aggTrade", "E": t + (agg_id & 1), "s": inst.symbol, "a": agg_id,
-                "p": p_str, "q": inst.qty.render(total), "f": first, "l": last,
+                "e": "aggTrade", "E": t + (agg_id & 1), "s": symbol, "a": agg_id,
+                "p": p_str, "q": qty_str(total), "f": first, "l": last,
                 "T": t, "m": buyer_is_maker,
             }  # fmt: skip
             if self.spot:
@@ -277,20 +279,20 @@ class SymbolMarket:
 
     def _ticker(self, t: int, out: list[Frame]) -> None:
         book = self.book
-        top = (book.best_bid, book.bids[book.best_bid], book.best_ask, book.asks[book.best_ask])
+        bid, ask = book.best_bid, book.best_ask
+        top = (bid, book.bids[bid], ask, book.asks[ask])
         if top == self._top:
             return
         self._top = top
         if self.s_ticker not in self.wanted:
             return
         inst = self.inst
-        msg: dict[str, Any] = {"u": self.update_id, "s": inst.symbol}
-        if not self.spot:
+        pr, qr = inst.price.render, inst.qty.render
+        if self.spot:
+            msg: dict[str, Any] = {"u": self.update_id, "s": inst.symbol}
+        else:
             msg = {"e": "bookTicker", "u": self.update_id, "E": t + 1, "T": t, "s": inst.symbol}
-        msg["b"] = inst.price.render(top[0])
-        msg["B"] = inst.qty.render(top[1])
-        msg["a"] = inst.price.render(top[2])
-        msg["A"] = inst.qty.render(top[3])
+        msg["b"], msg["B"], msg["a"], msg["A"] = pr(bid), qr(top[1]), pr(ask), qr(top[3])
         out.append((self.s_ticker, _dumps(msg)))
 
     # -- windowed streams ---------------------------------------------------------------
