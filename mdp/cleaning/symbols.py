@@ -36,6 +36,8 @@ class SymbolStage:
             if instrument is not last_instrument:  # batches mostly hold one instrument
                 last_instrument = instrument
                 canonical = canonical_of(instrument)
+                if canonical == instrument:  # an equal copy (another process, another file)
+                    canonical = instrument
             if canonical is instrument:
                 out.append(record)
             elif canonical is None:

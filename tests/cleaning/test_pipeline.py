@@ -221,3 +221,17 @@ def test_exactly_the_injected_records_are_flagged(series: list[Trade], data: st.
             if r & {"non_positive_price", "wrong_type", "unknown_symbol"}
         }
     )
+
+
+def test_stage_worker_args_are_checked() -> None:
+    import mdp.cleaning._workers  # noqa: F401  (registers the component)
+    from mdp.cleaning._workers import StageWorkerArgs
+    from mdp.supervision import lookup
+
+    component = lookup("cleaning.stage")
+    assert component.args is StageWorkerArgs
+    with pytest.raises(ConfigError, match="stage must be one of structure, validity"):
+        component.structure_args({"stage": "tidy"}, source="role.toml")
+    with pytest.raises(ConfigError, match="unknown argument"):
+        component.structure_args({"stage": "validity", "colour": 1}, source="role.toml")
+    assert component.structure_args({"stage": "anomalies"}, source="x").batch == 500
