@@ -5,7 +5,9 @@ Every public record class is frozen and slotted. Each sits on a private mutable 
 fields, only immutability, so the codec can build a record on the twin with plain slot
 stores and then give it its public class. That is about four times cheaper than a frozen
 ``__init__``, which must go through ``object.__setattr__`` per field (bench/bench_wire.py).
-Only the wire decoders (``mdp/wire/``) do it; everyone else constructs records normally.
+Only the wire decoders (``mdp/wire/``) and the Binance trade parser
+(``mdp/exchanges/binance/_parse.py`` ``build_trade`` and the hot path of ``_trades.py``)
+do it; everyone else constructs records normally.
 """
 
 from __future__ import annotations

@@ -72,8 +72,13 @@ class _Connection:
                     g.acked_at.setdefault(name, now)
                 started = True
                 task_status.started()
+                silence = g.args.receive_timeout_s
                 while True:
-                    await g.handle(await ws.receive_batch(), self)
+                    with trio.move_on_after(silence) as wait:
+                        payloads = await ws.receive_batch()
+                    if wait.cancelled_caught:  # not even a ping: the connection is dead
+                        raise ExchangeConnectionError(f"nothing received for {silence:g} s")
+                    await g.handle(payloads, self)
             except (ExchangeConnectionError, trio.TooSlowError) as exc:
                 if not started:
                     raise ExchangeConnectionError(f"{g.url}: {exc}") from None
@@ -185,24 +190,24 @@ class StreamGroup:
         while True:
             assert tracker.gap is not None
             lo, hi = tracker.gap
-            trades, unfilled = await self._fetch_trades(tracker, lo, hi)
+            trades = await self._fetch_trades(tracker, lo, hi)
             async with self.lock:
                 out: list[Record] = []
-                again = tracker.backfilled(trades, unfilled, time.time_ns(), out)
+                again = tracker.backfilled(trades, time.time_ns(), out)
                 await self._publish(out)
             filled = sum(1 for r in out if isinstance(r, Trade) and r.quality.reasons)
             m.totals["backfilled"] += filled
             m.BACKFILLED.labels("binance", self.market).inc(filled)
+            unfilled = sum(1 for r in out if r.kind == "gap")
             if unfilled:
-                m.totals["unfilled_gaps"] += len(unfilled)
+                m.totals["unfilled_gaps"] += unfilled
             if not again:
                 return
             m.totals["gaps"] += 1
             m.GAPS.labels("binance", self.market, "trade").inc()
 
-    async def _fetch_trades(
-        self, tracker: TradeTracker, lo: int, hi: int
-    ) -> tuple[list[Trade], list[tuple[int, int]]]:
+    async def _fetch_trades(self, tracker: TradeTracker, lo: int, hi: int) -> list[Trade]:
+        """What REST has of ids ``lo..hi`` (whatever it cannot give shows as holes)."""
         agg = tracker.id_key == "a"
         if self.args.futures:
             path, weight = "/fapi/v1/aggTrades", 20
@@ -212,7 +217,6 @@ class StreamGroup:
             path, weight = "/api/v3/historicalTrades", 25
         key = "a" if agg else "id"
         trades: list[Trade] = []
-        unfilled: list[tuple[int, int]] = []
         next_id = lo
         while next_id <= hi:
             params = {"symbol": tracker.inst.native_symbol, "fromId": next_id, "limit": 1000}
@@ -224,9 +228,6 @@ class StreamGroup:
             if not rows:
                 break
             recv_ns = time.time_ns()
-            first = rows[0][key]
-            if first > next_id:
-                unfilled.append((next_id, min(hi, first - 1)))
             for row in rows:
                 if row[key] > hi:
                     break
@@ -234,9 +235,7 @@ class StreamGroup:
             next_id = max(next_id, rows[-1][key] + 1)
             if len(rows) < 1000:
                 break
-        if next_id <= hi:
-            unfilled.append((next_id, hi))
-        return trades, unfilled
+        return trades
 
     async def _snapshot(self, book: BookSync) -> None:
         path = "/fapi/v1/depth" if self.args.futures else "/api/v3/depth"

@@ -98,26 +98,33 @@ class TradeTracker:
         self.held = [trade]
         return True
 
-    def backfilled(
-        self, trades: list[Trade], unfilled: list[tuple[int, int]], recv_ns: int, out: list[Record]
-    ) -> bool:
-        """Deliver a finished backfill of ``self.gap``: REST's trades, a Gap for each
-        range it could not fill, then the held trades. True if the held ones opened a
-        new gap (``self.gap`` holds it)."""
+    def backfilled(self, trades: list[Trade], recv_ns: int, out: list[Record]) -> bool:
+        """Deliver a finished backfill of ``self.gap``: in id order, REST's trades and the
+        held ones that fall inside the gap (a live frame wins over its REST copy), a Gap
+        for every range neither covers, then the held trades after the gap. True if
+        those opened a new gap (``self.gap`` holds it)."""
         assert self.gap is not None
         assert self.held is not None
         first, last = self.gap
-        seen = self.next_id if self.next_id is not None else first
-        for lo, hi in unfilled:
-            out.append(self._gap_event(lo, hi, recv_ns))
-        for t in sorted(trades, key=lambda t: t.trade_id):
-            if seen <= t.trade_id <= last:
-                out.append(t)
-                seen = t.trade_id + 1
+        inside = {t.trade_id: t for t in trades if first <= t.trade_id <= last}
+        after: list[Trade] = []
+        for t in self.held:
+            if first <= t.trade_id <= last:
+                inside[t.trade_id] = t
+            else:
+                after.append(t)
+        expected = first
+        for tid in sorted(inside):
+            if tid > expected:
+                out.append(self._gap_event(expected, tid - 1, recv_ns))
+            out.append(inside[tid])
+            expected = tid + 1
+        if expected <= last:
+            out.append(self._gap_event(expected, last, recv_ns))
         self.next_id = last + 1
-        held, self.held, self.gap = self.held, None, None
+        self.held, self.gap = None, None
         opened = False
-        for t in held:
+        for t in after:
             if opened:
                 assert self.held is not None
                 self.held.append(t)

@@ -189,3 +189,21 @@ async def test_rapid_rollovers_lose_nothing(nursery: trio.Nursery) -> None:
     await h.wait_for(lambda: h.group().connections >= 20)
     await _check(h)
     assert not h.collected.gaps
+
+
+async def test_pings_are_answered_and_a_dead_connection_is_replaced(
+    nursery: trio.Nursery,
+) -> None:
+    h = await start(
+        nursery,
+        Simulator(sim_config(ping_interval_s=0.1, pong_timeout_s=0.35)),
+        lambda a: group_spec("spot", a, receive_timeout_s=0.5),
+    )
+    await _warm(h)
+    await trio.sleep(1.0)  # ten pings, each answered in time
+    assert h.group().connections == 1
+    assert "no pong within the timeout" not in h.sim.stats()["close_reasons"]
+    h.sim.inject(Fault(FaultKind.STALL, seconds=2.0))  # no frames, no pings
+    await h.wait_for(lambda: h.group().connections >= 2)  # given up after 0.5 s of silence
+    await _more(h)
+    await _check(h)
