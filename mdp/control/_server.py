@@ -50,31 +50,35 @@ class ControlServer:
         listener = await _listen(path)
         self.started_at = trio.current_time()
         try:
-            async with listener, trio.open_nursery() as nursery:
+            async with trio.open_nursery() as nursery:
                 task_status.started(path)
                 while True:
                     stream = await listener.accept()
                     nursery.start_soon(self._connection, stream)
         finally:
+            # Synchronous closes in cleanup: an aclose() here would checkpoint under
+            # cancellation and could hide the error that brought us here.
+            listener.socket.close()
             _remove(path)
 
     async def _connection(self, stream: trio.SocketStream) -> None:
         reader = LineReader(stream)
         try:
-            async with stream:
-                while True:
-                    try:
-                        line = await reader.readline()
-                    except LineTooLong as exc:
-                        await stream.send_all(_reply({"ok": False, "error": str(exc)}))
-                        return
-                    if line is None:
-                        return
-                    if not line.strip():
-                        continue
-                    await stream.send_all(_reply(await self.handle(line)))
+            while True:
+                try:
+                    line = await reader.readline()
+                except LineTooLong as exc:
+                    await stream.send_all(_reply({"ok": False, "error": str(exc)}))
+                    return
+                if line is None:
+                    return
+                if not line.strip():
+                    continue
+                await stream.send_all(_reply(await self.handle(line)))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return  # the client went away; nothing to tell it
+        finally:
+            stream.socket.close()
 
     async def handle(self, line: bytes) -> dict[str, Any]:
         """One request line → one reply object."""
