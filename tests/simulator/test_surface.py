@@ -8,7 +8,7 @@ import httpx
 import trio
 
 import mdp.simulator
-from tests.simulator.conftest import Start
+from tests.simulator.conftest import Start, raw_client
 
 
 def test_public_surface() -> None:
@@ -89,3 +89,28 @@ async def test_broken_clients_do_not_stop_the_server(start: Start, http: httpx.A
     assert sim.stats()["counters"]["protocol_errors"] >= 1
     r = await http.get(address.spot_rest + "/api/v3/ping")
     assert r.json() == {}
+
+
+async def test_cancelling_serve_closes_every_connection_cleanly() -> None:
+    from mdp.simulator import Simulator, SimulatorAddress, SimulatorConfig
+
+    sim = Simulator(SimulatorConfig(symbols=["BTCUSDT"], rate=200))
+    stop = trio.CancelScope()
+    stopped = trio.Event()
+
+    async def serve(*, task_status: trio.TaskStatus[SimulatorAddress]) -> None:
+        with stop:
+            await sim.serve(task_status=task_status)
+        stopped.set()
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(serve)
+            async with raw_client(address.spot_port, "/ws/btcusdt@trade") as client:
+                assert await client.message() is not None
+                stop.cancel()
+                close = await client.closed()
+                await stopped.wait()
+    assert close is not None
+    assert close.code == 1001
+    assert sim.stats()["connections"] == {"spot": [], "futures": []}
