@@ -35,7 +35,7 @@ class Log:
 
 def worker(name: str, fn: Callable[..., Any], **kw: Any) -> WorkerSpec:
     """A spec for ``fn`` registered under a fresh component name."""
-    cname = f"test.{name}.{next(_ids)}"
+    cname = f"tests.supervision.{name}.{next(_ids)}"
     component(cname)(fn)
     return WorkerSpec(name=name, component=cname, **kw)
 
