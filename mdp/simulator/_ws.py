@@ -84,6 +84,7 @@ class WsConnection:
         self._nursery: trio.Nursery | None = None
         self._window = (0, 0)  # (second, messages received in it)
         self._last_ping = self.opened
+        self._ping_payloads: list[bytes] = []
 
     # -- called by the hub and the fault injector (synchronous) -------------------------
 
@@ -227,7 +228,11 @@ class WsConnection:
                     elif isinstance(event, Ping):
                         await self.send_bytes(self.ws.send(event.response()))
                     elif isinstance(event, Pong):
-                        self.last_pong = trio.current_time()
+                        # Binance: the pong must carry the ping's payload; unsolicited
+                        # pongs are allowed but do not prevent the disconnection.
+                        if self._ping_payloads and bytes(event.payload) in self._ping_payloads:
+                            self.last_pong = trio.current_time()
+                            self._ping_payloads.clear()
                     elif isinstance(event, CloseConnection):
                         await self.send_bytes(self.ws.send(event.response()))
                         self.kill("peer closed", abrupt=True)
@@ -246,6 +251,8 @@ class WsConnection:
             if now - self._last_ping >= interval and now >= self.stalled_until:
                 self._last_ping = now
                 payload = str(self.hub.now_ms(self.market)).encode()
+                self._ping_payloads.append(payload)
+                del self._ping_payloads[:-8]  # answers to the last few pings count
                 await self.send_bytes(self.ws.send(Ping(payload=payload)))
 
     async def _shutdown_notice(self, grace: float, event_ms: int) -> None:

@@ -317,3 +317,20 @@ async def test_fault_aimed_at_the_next_connection(start: Start) -> None:
         first, second, third = await _trade_ids(ws, 3)
     assert first == second  # the new connection's first frame came twice
     assert third == first + 1
+
+
+async def test_unsolicited_pongs_do_not_keep_a_connection_alive(start: Start) -> None:
+    from wsproto.events import Pong
+
+    _, address = await start(ping_interval_s=0.1, pong_timeout_s=0.35)
+    async with raw_client(address.spot_port, TRADES) as client:
+        opened = trio.current_time()
+        with trio.fail_after(5):
+            while True:
+                await client.stream.send_all(client.ws.send(Pong(payload=b"hello")))
+                with trio.move_on_after(0.05):
+                    close = await client.closed()
+                    break
+    assert close is not None
+    assert close.reason == "no pong within the timeout"
+    assert trio.current_time() - opened < 2
