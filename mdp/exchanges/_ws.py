@@ -24,7 +24,10 @@ from websockets.uri import parse_uri
 
 from mdp._exceptions import ExchangeConnectionError
 
-__all__ = ["WsClient", "connect"]
+__all__ = ["Payload", "WsClient", "connect"]
+
+Payload = bytes | bytearray | memoryview
+"""A data frame's payload as the protocol hands it over (no copy); orjson takes all three."""
 
 _READ = 65536
 _TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
@@ -38,8 +41,8 @@ class WsClient:
         self.protocol = protocol
         self.url = url
         self.pings = 0
-        self._parts: list[bytes] = []
-        self._pending: list[bytes] = []  # frames that arrived with the handshake response
+        self._parts: list[Payload] = []  # fragments of a message still incomplete
+        self._pending: list[Payload] = []  # frames that arrived with the handshake response
         self._send_lock = trio.StrictFIFOLock()
 
     @property
@@ -57,7 +60,7 @@ class WsClient:
                         await self.stream.aclose()
                         return
 
-    async def receive_batch(self) -> list[bytes]:
+    async def receive_batch(self) -> list[Payload]:
         """The payloads of every complete data frame in the next read (at least one);
         :class:`ExchangeConnectionError` once the connection is closed, saying why."""
         if self._pending:
@@ -82,23 +85,23 @@ class WsClient:
             if not data or protocol.state is State.CLOSED:
                 raise ExchangeConnectionError(f"{self.url}: closed: {self._close_reason()}")
 
-    def _payloads(self, frames: Sequence[object]) -> list[bytes]:
-        batch: list[bytes] = []
+    def _payloads(self, frames: Sequence[object]) -> list[Payload]:
+        batch: list[Payload] = []
         parts = self._parts
         for frame in frames:
-            if not isinstance(frame, Frame):
+            if type(frame) is not Frame:
                 continue
             opcode = frame.opcode
             if opcode is _TEXT or opcode is _BINARY or opcode is _CONT:
                 if frame.fin and not parts:
-                    batch.append(bytes(frame.data))
+                    batch.append(frame.data)
                 else:
-                    parts.append(bytes(frame.data))
+                    parts.append(frame.data)
                     if frame.fin:
                         batch.append(b"".join(parts))
                         parts.clear()
             elif opcode is Opcode.PING:
-                self.pings += 1
+                self.pings += 1  # the protocol has queued the pong already
         return batch
 
     def _close_reason(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import trio
 
+from mdp.exchanges._ws import Payload
 from mdp.exchanges.binance import _metrics as m
 from mdp.exchanges.binance._config import StreamGroupArgs
 from mdp.exchanges.binance._dispatch import GroupState
@@ -79,8 +80,8 @@ async def _run_group(
         state = ctx.memo["state"] = GroupState(args, instruments)
     dead_letters = ctx.supervisor.dead_letters
 
-    def dead_letter(raw: bytes, exc: Exception) -> None:
-        dead_letters.put(ctx.path, [raw.decode("utf-8", "replace")], exc, 1)
+    def dead_letter(raw: Payload, exc: Exception) -> None:
+        dead_letters.put(ctx.path, [bytes(raw).decode("utf-8", "replace")], exc, 1)
 
     async def send(records: list[Record]) -> None:
         await out.send_batch([records])

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from mdp.exchanges._ws import Payload
 from mdp.exchanges.binance._book import BookSync
 from mdp.exchanges.binance._config import StreamGroupArgs
 from mdp.exchanges.binance._parse import (
@@ -47,7 +48,7 @@ class GroupState:
         self.backfills: list[TradeTracker] = []  # gaps opened in the last batch
         self.snapshots: list[BookSync] = []  # books that want a snapshot
         self.last_frame: dict[str, float] = {}  # stream → trio time of its newest frame
-        self.malformed: list[tuple[bytes, Exception]] = []
+        self.malformed: list[tuple[Payload, Exception]] = []
         self.shutdown_notices = 0
         self.acks: set[int] = set()
         self.errors: list[dict[str, Any]] = []
@@ -83,7 +84,7 @@ class GroupState:
         return lambda data, recv_ns, out: out.append(build_liquidation(inst, data, recv_ns))
 
     def process(
-        self, payloads: list[bytes], recv_ns: int, now: float, out: list[Record]
+        self, payloads: list[Payload], recv_ns: int, now: float, out: list[Record]
     ) -> dict[str, int]:
         """Parse one read's frames into ``out``; returns frames per stream (for metrics
         and liveness). Bad frames are collected in ``malformed``, never raised."""
@@ -108,7 +109,7 @@ class GroupState:
             last[stream] = now
         return counts
 
-    def _control(self, raw: bytes, msg: Any, exc: Exception) -> None:
+    def _control(self, raw: Payload, msg: Any, exc: Exception) -> None:
         """Not a data frame of ours: a reply, an error, ``serverShutdown`` or garbage."""
         if isinstance(msg, dict):
             if msg.get("stream") == "!serverShutdown" or msg.get("e") == "serverShutdown":

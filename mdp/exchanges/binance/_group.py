@@ -23,7 +23,7 @@ import trio
 
 from mdp._exceptions import ExchangeConnectionError, ExchangeError
 from mdp.exchanges._backoff import ReconnectBackoff
-from mdp.exchanges._ws import WsClient, connect
+from mdp.exchanges._ws import Payload, WsClient, connect
 from mdp.exchanges.binance import _metrics as m
 from mdp.exchanges.binance._book import BookSync
 from mdp.exchanges.binance._config import StreamGroupArgs, cadence_s
@@ -37,7 +37,7 @@ __all__ = ["StreamGroup"]
 
 log = logging.getLogger("mdp.exchanges.binance")
 Send = Callable[[list[Record]], Any]
-DeadLetter = Callable[[bytes, Exception], None]
+DeadLetter = Callable[[Payload, Exception], None]
 _ids = iter(range(1, 1 << 62))
 
 
@@ -137,7 +137,7 @@ class StreamGroup:
 
     # -- the hot path ---------------------------------------------------------------------
 
-    async def handle(self, payloads: list[bytes], conn: _Connection) -> None:
+    async def handle(self, payloads: list[Payload], conn: _Connection) -> None:
         recv_ns = time.time_ns()
         state = self.state
         notices = state.shutdown_notices
