@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from mdp.cleaning._anomaly_state import Ids, PriceReference, SizeWindow
 from mdp.cleaning._rules import Rules, RulesBook
-from mdp.cleaning._stage import Rejection, StageStats, flag
+from mdp.cleaning._stage import InstrumentCache, Rejection, StageStats, flag
 from mdp.model import BookDelta, Instrument, Kind, MarkPrice, QualityLevel, Reason, Record, Trade
 
 __all__ = ["AnomalyStage"]
@@ -47,6 +47,15 @@ class AnomalyStage:
         self.rules = rules
         self.stats = StageStats()
         self._tracks: dict[tuple[Instrument, Kind], _Track] = {}
+        self._trade_tracks: InstrumentCache[_Track] = InstrumentCache(self._new_trade_track)
+
+    def _new_trade_track(self, instrument: Instrument) -> _Track:
+        track = self._tracks.get((instrument, Kind.TRADE))
+        if track is None:
+            track = self._tracks[(instrument, Kind.TRADE)] = _Track(
+                self.rules.for_instrument(instrument)
+            )
+        return track
 
     def _track(self, record: Record) -> _Track:
         key = (record.instrument, record.kind)
@@ -58,13 +67,19 @@ class AnomalyStage:
     def process(self, batch: Sequence[Any]) -> tuple[list[Record], list[Rejection]]:
         out: list[Record] = []
         append = out.append
-        tracks = self._tracks
-        trade_kind = Kind.TRADE
+        tracks = self._trade_tracks
+        refresh, block = PriceReference.REFRESH, SizeWindow.BLOCK
         for record in batch:
             if type(record) is not Trade:
                 append(self._other(record))
                 continue
-            track = tracks.get((record.instrument, trade_kind)) or self._track(record)
+            instrument = record.instrument
+            entry = tracks.get(id(instrument))
+            track = (
+                entry[1]
+                if entry is not None and entry[0] is instrument
+                else tracks.miss(instrument)
+            )
             ids, price, sizes = track.ids, track.price, track.sizes
             # The hot path: the next id, no reasons yet, a price inside the band, a size
             # under the threshold. Anything else takes the full, flagging path.
@@ -80,9 +95,15 @@ class AnomalyStage:
                 ids.last += 1
                 price.jumps = 0
                 price.age += 1
-                if price.age >= PriceReference.REFRESH:
+                if price.age >= refresh:
                     price.set(value, track.rules)
-                sizes.add(record.size, track.rules)
+                if threshold is None:  # warming up: the window decides when it is ready
+                    sizes.add(record.size, track.rules)
+                else:  # SizeWindow.add, inlined
+                    sizes.block += record.size
+                    sizes.block_count += 1
+                    if sizes.block_count >= block:
+                        sizes.close_block(track.rules)
                 append(record)
                 continue
             append(self._trade(record, track))

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from mdp.cleaning._rules import RulesBook
-from mdp.cleaning._stage import Rejection, StageStats, flag
-from mdp.model import QualityLevel, Reason, Record
+from mdp.cleaning._stage import InstrumentCache, Rejection, StageStats, flag
+from mdp.model import Instrument, QualityLevel, Reason, Record
 
 __all__ = ["ReceiveTimeStage"]
 
@@ -41,6 +41,19 @@ class _SkewEstimate:
         return min(known) if known else None
 
 
+class _Timing:
+    """One instrument's tolerances, its exchange's skew estimate, and the batch so far."""
+
+    __slots__ = ("ahead", "batch_min", "batch_receive", "estimate", "stale")
+
+    def __init__(self, ahead: int, stale: int, estimate: _SkewEstimate) -> None:
+        self.ahead = ahead
+        self.stale = stale
+        self.estimate = estimate
+        self.batch_min: int | None = None
+        self.batch_receive = 0
+
+
 class ReceiveTimeStage:
     name: ClassVar[str] = "receive_time"
 
@@ -49,6 +62,14 @@ class ReceiveTimeStage:
         self.clock = clock
         self.stats = StageStats()
         self._skew: dict[str, _SkewEstimate] = {}
+        self._timings: InstrumentCache[_Timing] = InstrumentCache(self._timing)
+
+    def _timing(self, instrument: Instrument) -> _Timing:
+        rules = self.rules.for_instrument(instrument)
+        estimate = self._skew.get(instrument.exchange)
+        if estimate is None:
+            estimate = self._skew[instrument.exchange] = _SkewEstimate(0)
+        return _Timing(rules.ahead_tolerance_ms * _MS, rules.staleness_ms * _MS, estimate)
 
     def clock_skew_ns(self) -> dict[str, int]:
         """Estimated (our clock − exchange clock) per exchange, nanoseconds."""
@@ -60,15 +81,8 @@ class ReceiveTimeStage:
 
     def process(self, batch: Sequence[Any]) -> tuple[list[Record], list[Rejection]]:
         out: list[Record] = []
-        rules_for = self.rules.for_instrument
-        skew = self._skew
-        last_instrument = None
-        estimate: _SkewEstimate | None = None
-        ahead = stale = 0
-        # The smallest lag of the current run of one instrument, given to its exchange's
-        # estimate when the run ends (per run, not per record).
-        run_min: int | None = None
-        run_receive = 0
+        timings = self._timings
+        touched: list[_Timing] = []
         for record in batch:
             receive = record.receive_time_ns
             if not receive:
@@ -85,33 +99,33 @@ class ReceiveTimeStage:
                 out.append(record)
                 continue
             instrument = record.instrument
-            if instrument is not last_instrument:  # batches mostly hold one instrument
-                if estimate is not None and run_min is not None:
-                    estimate.add(run_receive, run_min)
-                run_min = None
-                last_instrument = instrument
-                rules = rules_for(instrument)
-                ahead, stale = rules.ahead_tolerance_ms * _MS, rules.staleness_ms * _MS
-                estimate = skew.get(instrument.exchange)
-                if estimate is None:
-                    estimate = skew[instrument.exchange] = _SkewEstimate(receive)
+            entry = timings.get(id(instrument))
+            timing = (
+                entry[1]
+                if entry is not None and entry[0] is instrument
+                else timings.miss(instrument)
+            )
             lag = receive - exchange_time
-            if run_min is None or lag < run_min:
-                run_min = lag
-            run_receive = receive
-            if -lag > ahead:
+            if timing.batch_min is None:
+                timing.batch_min = lag
+                touched.append(timing)
+            elif lag < timing.batch_min:
+                timing.batch_min = lag
+            timing.batch_receive = receive
+            if -lag > timing.ahead:
                 record = flag(
                     record, QualityLevel.SUSPICIOUS, Reason.EXCHANGE_TIME_AHEAD, self.stats
                 )
-            elif lag > stale and (
+            elif lag > timing.stale and (
                 Reason.BACKFILLED not in record.quality.reasons  # late on purpose
             ):
                 record = flag(
                     record, QualityLevel.SUSPICIOUS, Reason.EXCHANGE_TIME_STALE, self.stats
                 )
             out.append(record)
-        if estimate is not None and run_min is not None:
-            estimate.add(run_receive, run_min)
+        for timing in touched:  # the batch's smallest lag per instrument, once per batch
+            timing.estimate.add(timing.batch_receive, timing.batch_min)  # type: ignore[arg-type]
+            timing.batch_min = None
         self.stats.records_in += len(batch)
         self.stats.records_out += len(out)
         return out, []

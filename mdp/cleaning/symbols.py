@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 import attrs
 
-from mdp.cleaning._stage import Rejection, StageStats
+from mdp.cleaning._stage import InstrumentCache, Rejection, StageStats
 from mdp.instruments import InstrumentRegistry
-from mdp.model import Reason, Record
+from mdp.model import Instrument, Reason, Record
 
 __all__ = ["SymbolStage"]
 
@@ -25,19 +25,29 @@ class SymbolStage:
     def __init__(self, registry: InstrumentRegistry) -> None:
         self.registry = registry
         self.stats = StageStats()
+        self._resolved: InstrumentCache[Instrument | None] = InstrumentCache(self._resolve)
+        self._registry_version = registry.version
+
+    def _resolve(self, instrument: Instrument) -> Instrument | None:
+        canonical = self.registry.canonical(instrument)
+        # An equal copy (decoded in another process, read from another file) is as good.
+        return instrument if canonical == instrument else canonical
 
     def process(self, batch: Sequence[Any]) -> tuple[list[Record], list[Rejection]]:
         out: list[Record] = []
         rejected: list[Rejection] = []
-        canonical_of = self.registry.canonical
-        last_instrument = canonical = None
+        resolved = self._resolved
+        if self._registry_version != self.registry.version:  # instrument metadata changed
+            resolved.clear()
+            self._registry_version = self.registry.version
         for record in batch:
             instrument = record.instrument
-            if instrument is not last_instrument:  # batches mostly hold one instrument
-                last_instrument = instrument
-                canonical = canonical_of(instrument)
-                if canonical == instrument:  # an equal copy (another process, another file)
-                    canonical = instrument
+            entry = resolved.get(id(instrument))
+            canonical = (
+                entry[1]
+                if entry is not None and entry[0] is instrument
+                else resolved.miss(instrument)
+            )
             if canonical is instrument:
                 out.append(record)
             elif canonical is None:

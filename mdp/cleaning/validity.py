@@ -13,12 +13,13 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from mdp.cleaning._rules import Rules, RulesBook
-from mdp.cleaning._stage import Rejection, StageStats, flag
+from mdp.cleaning._stage import InstrumentCache, Rejection, StageStats, flag
 from mdp.model import (
     BestBidOffer,
     BookDelta,
     BookSnapshot,
     Candle,
+    Instrument,
     Level,
     Liquidation,
     MarkPrice,
@@ -126,21 +127,25 @@ class ValidityStage:
     def __init__(self, rules: RulesBook) -> None:
         self.rules = rules
         self.stats = StageStats()
+        self._bounds: InstrumentCache[tuple[int, int, Rules]] = InstrumentCache(self._derive)
+
+    def _derive(self, instrument: Instrument) -> tuple[int, int, Rules]:
+        rules = self.rules.for_instrument(instrument)
+        return rules.earliest_time_ms * _MS, rules.max_ahead_ms * _MS, rules
 
     def process(self, batch: Sequence[Any]) -> tuple[list[Record], list[Rejection]]:
         out: list[Record] = []
         rejected: list[Rejection] = []
-        rules_for = self.rules.for_instrument
+        bounds = self._bounds
         zero = _ZERO
-        last_instrument = None
-        rules = self.rules.defaults
-        lo = ahead = 0
         for record in batch:
             instrument = record.instrument
-            if instrument is not last_instrument:  # batches mostly hold one instrument
-                last_instrument = instrument
-                rules = rules_for(instrument)
-                lo, ahead = rules.earliest_time_ms * _MS, rules.max_ahead_ms * _MS
+            entry = bounds.get(id(instrument))
+            lo, ahead, rules = (
+                entry[1]
+                if entry is not None and entry[0] is instrument
+                else bounds.miss(instrument)
+            )
             receive = record.receive_time_ns
             if type(record) is Trade and receive:  # the hot path, inlined
                 hi = receive + ahead

@@ -35,6 +35,7 @@ class InstrumentRegistry:
         self._by_key: dict[tuple[str, MarketType, str], Instrument] = {}
         # id(instrument) -> (the instrument, kept alive so its id is not reused; canonical)
         self._by_identity: dict[int, tuple[Instrument, Instrument | None]] = {}
+        self.version = 0  # bumped on every change, so that users' caches know to forget
         for instrument in instruments:
             self.add(instrument)
 
@@ -47,6 +48,7 @@ class InstrumentRegistry:
         key = (instrument.exchange, instrument.market, instrument.native_symbol)
         self._by_key[key] = instrument
         self._by_identity.clear()  # an earlier answer may be stale now
+        self.version += 1
 
     def get(self, key: InstrumentKey) -> Instrument | None:
         return self._by_key.get((key.exchange, key.market, key.native_symbol))
