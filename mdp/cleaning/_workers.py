@@ -51,6 +51,14 @@ class StageWorkerArgs:
     symbols: str = "etc/mdp/symbols.toml"
     batch: int = 500  # records taken at most per receive
 
+    def __attrs_post_init__(self) -> None:
+        # Read (and so validate) the stage's files now: `mdp run --check` then reports a
+        # bad rules or symbols file, rather than the worker failing to start.
+        if self.stage == "symbols":
+            _registry(self.symbols)
+        elif self.stage != "structure":
+            _rules_book(self.rules)
+
 
 class RecordRejected(MdpError, ValueError):
     """Why a cleaning stage sent a record to the dead letters (it is not raised: it is

@@ -235,3 +235,18 @@ def test_stage_worker_args_are_checked() -> None:
     with pytest.raises(ConfigError, match="unknown argument"):
         component.structure_args({"stage": "validity", "colour": 1}, source="role.toml")
     assert component.structure_args({"stage": "anomalies"}, source="x").batch == 500
+
+
+def test_stage_worker_checks_its_files_when_the_role_is_checked(tmp_path: Path) -> None:
+    import mdp.cleaning._workers  # noqa: F401  (registers the component)
+    from mdp.supervision import lookup
+
+    bad = tmp_path / "cleaning.toml"
+    bad.write_text('[defaults]\noff_tick = "round"\n')
+    component = lookup("cleaning.stage")
+    with pytest.raises(ConfigError, match="off_tick"):
+        component.structure_args({"stage": "precision", "rules": str(bad)}, source="r.toml")
+    with pytest.raises(ConfigError, match="no such configuration file"):
+        component.structure_args(
+            {"stage": "symbols", "symbols": str(tmp_path / "x.toml")}, source="r.toml"
+        )
