@@ -10,6 +10,7 @@
     ├── ControlError (RuntimeError)   a control-socket request failed or got an error reply
     ├── WireError (ValueError)        bytes are not a message mdp can decode
     │   └── UnsupportedSchemaVersion  a message from a schema this reader does not know
+    ├── BusError (RuntimeError)       Kafka (or the in-process bus) refused or failed a request
     └── ExchangeError (RuntimeError)  an exchange could not be talked to as expected
         ├── ExchangeConnectionError (ConnectionError)  a WebSocket could not open or was lost
         └── RestError                 a REST request failed (status, Binance code, message)
@@ -21,6 +22,7 @@ exchange), with a message that tells the operator what is wrong and what to do.
 from __future__ import annotations
 
 __all__ = [
+    "BusError",
     "ConfigError",
     "ControlError",
     "Escalation",
@@ -85,6 +87,11 @@ class UnsupportedSchemaVersion(WireError):
         )
         self.version = version
         self.supported = supported
+
+
+class BusError(MdpError, RuntimeError):
+    """Kafka or the in-process bus failed a request that retrying will not fix (a fatal
+    producer error, a topic that cannot be created); the message says which and why."""
 
 
 class ExchangeError(MdpError, RuntimeError):

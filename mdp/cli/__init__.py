@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from mdp._exceptions import MdpError
-from mdp.cli import _collect, _config, _ctl, _run, _selfcheck, _simulate, _version
+from mdp.cli import _collect, _config, _ctl, _kafka, _run, _selfcheck, _simulate, _version
 
 _COMMANDS: tuple[ModuleType, ...] = (
     _version,
@@ -23,6 +23,7 @@ _COMMANDS: tuple[ModuleType, ...] = (
     _ctl,
     _simulate,
     _collect,
+    _kafka,
 )
 
 Handler = Callable[[argparse.Namespace], int]
