@@ -27,9 +27,10 @@ class Instance:
 
     Once the child reports started its scope shields it from cancellation coming from
     above: a cancelled supervisor must stop its children one by one in reverse order, not
-    all at once. The shield is bounded by the supervisor itself, whose ``run`` cancels every
-    instance scope on the way out (waiting at most ``shutdown_timeout`` for each); before
-    it has started, a child is cancelled with its supervisor like any task.
+    all at once. The shield is bounded: whenever its supervisor stops, for any reason, it
+    first gives every shielded scope a deadline (the sum of the shutdown timeouts of the
+    children stopped before it and its own), then cancels them in reverse order. Before it
+    has started, a child is cancelled with its supervisor like any task.
     """
 
     __slots__ = ("done", "error", "killed", "number", "scope", "started", "stopping")

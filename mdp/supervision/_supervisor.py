@@ -357,6 +357,14 @@ class Supervisor:
         node.state = NodeState.STOPPED
 
     async def _stop_all(self) -> None:
+        # First bound every child's shield in time: the child stopped k-th may stay until
+        # the sum of the first k shutdown timeouts, even if this task never got to it.
+        bound = trio.current_time()
+        for node in reversed(self.nodes):
+            bound += node.spec.shutdown_timeout
+            if node.instance is not None:
+                scope = node.instance.scope
+                scope.deadline = min(scope.deadline, bound)
         for node in reversed(self.nodes):
             await self._stop_node(node)
 

@@ -495,3 +495,25 @@ async def test_a_child_that_never_starts_again_escalates(
     with pytest.raises(Escalation, match="6 restarts within 100s"):
         await Supervisor(spec).run()
     assert log.names("start-failed") == ["w"] * 5
+
+
+async def test_the_shield_of_a_started_child_gets_a_deadline_when_its_supervisor_stops(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    seen: dict[str, float] = {}
+
+    async def child(ctx: Any, *, task_status: trio.TaskStatus[None]) -> None:
+        task_status.started()
+        try:
+            await trio.sleep_forever()
+        finally:
+            scope = ctx.supervisor.find(ctx.path).instance.scope
+            seen[ctx.name] = scope.deadline - trio.current_time()
+
+    from tests.supervision.conftest import worker
+
+    spec = tree(*(worker(n, child, shutdown_timeout=t) for n, t in (("a", 1), ("b", 2), ("c", 3))))
+    async with running(spec):
+        pass
+    # Stopped in reverse order, each one at once: c may take 3 s, b 3 + 2, a 3 + 2 + 1.
+    assert seen == {"c": pytest.approx(3.0), "b": pytest.approx(5.0), "a": pytest.approx(6.0)}
