@@ -11,6 +11,7 @@
     ├── WireError (ValueError)        bytes are not a message mdp can decode
     │   └── UnsupportedSchemaVersion  a message from a schema this reader does not know
     ├── BusError (RuntimeError)       Kafka (or the in-process bus) refused or failed a request
+    ├── DeployError (RuntimeError)    installing or checking the systemd units failed
     └── ExchangeError (RuntimeError)  an exchange could not be talked to as expected
         ├── ExchangeConnectionError (ConnectionError)  a WebSocket could not open or was lost
         └── RestError                 a REST request failed (status, Binance code, message)
@@ -25,6 +26,7 @@ __all__ = [
     "BusError",
     "ConfigError",
     "ControlError",
+    "DeployError",
     "Escalation",
     "ExchangeConnectionError",
     "ExchangeError",
@@ -110,3 +112,7 @@ class RestError(ExchangeError):
         self.url = url
         self.status = status
         self.code = code
+
+
+class DeployError(MdpError, RuntimeError):
+    """Installing or checking the systemd units failed (a tool missing, a bad unit)."""

@@ -13,7 +13,17 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from mdp._exceptions import MdpError
-from mdp.cli import _collect, _config, _ctl, _kafka, _run, _selfcheck, _simulate, _version
+from mdp.cli import (
+    _collect,
+    _config,
+    _ctl,
+    _kafka,
+    _run,
+    _selfcheck,
+    _simulate,
+    _systemd,
+    _version,
+)
 
 _COMMANDS: tuple[ModuleType, ...] = (
     _version,
@@ -24,6 +34,7 @@ _COMMANDS: tuple[ModuleType, ...] = (
     _simulate,
     _collect,
     _kafka,
+    _systemd,
 )
 
 Handler = Callable[[argparse.Namespace], int]
