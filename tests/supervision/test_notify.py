@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,3 +111,33 @@ def test_watchdog_interval_is_half_of_watchdog_usec(
     env: dict[str, str], expected: float | None
 ) -> None:
     assert watchdog_interval(env) == expected
+
+
+def _block_the_loop(seconds: float) -> None:
+    time.sleep(seconds)  # on purpose: this is the bug the watchdog is there to catch
+
+
+async def test_a_blocked_event_loop_stops_the_watchdog_pings(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    notifier = Notifier(path)
+    arrivals: list[float] = []
+
+    async def collect() -> None:
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            sock.recv(100)
+            arrivals.append(time.monotonic())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(collect)
+        nursery.start_soon(notifier.ping_watchdog, 0.02)
+        await trio.sleep(0.1)
+        _block_the_loop(0.4)
+        await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    notifier.close()
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert max(gaps) >= 0.35  # no ping while the loop was blocked: systemd would notice
+    assert sorted(gaps)[len(gaps) // 2] < 0.1  # otherwise every 20 ms or so
