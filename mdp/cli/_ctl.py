@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,10 @@ from mdp.control import COMMANDS, ControlClient, socket_path
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--role", default="demo", help="role to talk to (default: demo)")
+    common.add_argument(
+        "--role",
+        help="role to talk to (default: the first part of PATH, else $MDP_ROLE, else demo)",
+    )
     common.add_argument(
         "--control-dir",
         type=Path,
@@ -46,8 +50,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = args.socket or socket_path(args.role, args.control_dir)
-    reply = trio.run(_request, path, args.action, getattr(args, "path", None))
+    node = getattr(args, "path", None)
+    role = args.role or (node.split("/", 1)[0] if node else None)
+    role = role or os.environ.get("MDP_ROLE") or "demo"
+    path = args.socket or socket_path(role, args.control_dir)
+    reply = trio.run(_request, path, args.action, node)
     if args.json:
         print(json.dumps(reply, indent=2))
     else:

@@ -23,7 +23,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("role", help="role name (supervisors/ROLE.toml) or path to a role file")
     parser.add_argument("--check", action="store_true", help="validate the role file and exit")
-    parser.add_argument("--roles-dir", type=Path, default=Path("supervisors"), metavar="DIR")
+    parser.add_argument(
+        "--roles-dir",
+        type=Path,
+        default=Path("supervisors"),
+        metavar="DIR",
+        help="where role files are (default: supervisors)",
+    )
     parser.add_argument(
         "--control-dir",
         type=Path,
