@@ -93,7 +93,7 @@ async def collect(port: int, frames: int) -> tuple[int, float, float, int]:
         ws_url=f"ws://127.0.0.1:{port}",
         rest_url=f"http://127.0.0.1:{port}",
     )
-    channel = Channel("records", 8192)
+    channel = Channel("records", 65536)
     done = trio.Event()
     marks: dict[str, Any] = {}
     start_msgs = metrics.totals["messages"]
@@ -106,12 +106,11 @@ async def collect(port: int, frames: int) -> tuple[int, float, float, int]:
         async def send(batch: list[Any]) -> None:
             if "t0" not in marks:
                 marks["t0"], marks["cpu0"] = time.perf_counter(), time.process_time()
-            await channel.send_batch([batch])
+            await channel.send_batch(batch)
 
         async def drain() -> None:
             while True:
-                for batch in await channel.receive_batch(1024):
-                    records[0] += len(batch)
+                records[0] += len(await channel.receive_batch(4096))
                 if metrics.totals["messages"] - start_msgs >= frames:
                     marks["t1"], marks["cpu1"] = time.perf_counter(), time.process_time()
                     done.set()

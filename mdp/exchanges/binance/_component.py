@@ -1,8 +1,10 @@
 """The supervised pieces: ``binance.streams`` (one stream group, a worker) and
 ``binance.count`` (a sink that only counts, for running the collector alone).
 
-A ``binance.streams`` worker sends lists of model records to its first output channel
-(supervisor-owned, so it outlives a restart). Its :class:`GroupState` (trade positions,
+A ``binance.streams`` worker sends model records to its first output channel, one record
+per item and one ``send_batch`` per WebSocket read (the channel keeps a batch as one
+chunk); the channel is supervisor-owned, so it outlives a restart, and it is what the
+cleaning stages (``cleaning.stage``) take as input. Its :class:`GroupState` (trade positions,
 books) is kept in ``ctx.memo``: a restarted worker goes on from the last trade id it
 delivered and backfills what it missed. The REST client (and so the weight budget) is one
 per market and REST URL for the whole process, shared by every group of that market.
@@ -84,7 +86,7 @@ async def _run_group(
         dead_letters.put(ctx.path, [bytes(raw).decode("utf-8", "replace")], exc, 1)
 
     async def send(records: list[Record]) -> None:
-        await out.send_batch([records])
+        await out.send_batch(records)  # one record per channel item, a read's worth at once
 
     group = StreamGroup(args, state, rest, send, dead_letter)
     ctx.memo["group"] = group
@@ -93,19 +95,18 @@ async def _run_group(
 
 @attrs.frozen(kw_only=True)
 class CountArgs:
-    batch: int = 256  # record batches taken per receive
+    batch: int = 4096  # records taken at most per receive
 
 
 @component("binance.count", args=CountArgs)
 async def count(ctx: Context, *, task_status: trio.TaskStatus[None]) -> None:
-    """Take record batches and count them by kind into ``ctx.memo['kinds']`` (and the
+    """Take records and count them by kind into ``ctx.memo['kinds']`` (and the
     ``records`` total); the stand-in consumer until cleaning and Kafka plug in."""
     inbox = ctx.inputs[0]
     kinds: dict[str, int] = ctx.memo.setdefault("kinds", {})
     task_status.started()
     while True:
-        batches: list[Any] = await inbox.receive_batch(ctx.args.batch)
-        for records in batches:
-            for r in records:
-                kinds[r.kind] = kinds.get(r.kind, 0) + 1
-            m.totals["records"] += len(records)
+        records: list[Any] = await inbox.receive_batch(ctx.args.batch)
+        for r in records:
+            kinds[r.kind] = kinds.get(r.kind, 0) + 1
+        m.totals["records"] += len(records)

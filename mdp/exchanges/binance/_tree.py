@@ -51,7 +51,7 @@ def collector_spec(
         name=name,
         intensity=Intensity(max_restarts=20, period=60.0),
         backoff=Backoff(initial=0.5, max=30.0, jitter=0.3),
-        channels=(ChannelSpec(name="records", capacity=8192),),
+        channels=(ChannelSpec(name="records", capacity=65536),),
         children=tuple(children),
     )
     return SupervisorSpec(**spec)

@@ -228,8 +228,7 @@ async def start(
     async def consume() -> None:
         channel = sup.channels["records"]
         while True:
-            for batch in await channel.receive_batch(1024):
-                collected.take(batch)
+            collected.take(await channel.receive_batch(4096))
 
     nursery.start_soon(consume)
     await nursery.start(sup.run)
