@@ -4,8 +4,12 @@ The item (or batch) a worker received is *in flight* until the worker asks for t
 one: asking is the acknowledgement, so a worker that sends its result and then receives
 again never acknowledges before the result is out. The inbox belongs to the supervisor's
 record of the child, not to the running task, so when the task dies the next instance
-gets the in-flight items first. Crashes (exceptions) with the same items in flight are
-counted; at ``max_attempts`` the items go to the dead-letter store and the worker moves on.
+gets the in-flight items first.
+
+Crashes (exceptions) are counted per item. Items that were in flight during a crash are
+*suspects* and are handed out one at a time, so that a poisoned item in a batch of 100
+crashes the worker on its own and the 99 others go through; an item that was in flight
+through ``max_attempts`` crashes goes to the dead-letter store and the worker moves on.
 A kill or a shutdown is not the item's fault and is not counted.
 """
 
@@ -36,8 +40,9 @@ class Inbox:
         self.max_attempts = max_attempts
         self._dead_letters = dead_letters
         self._in_flight: list[Any] = []
-        self._redeliver: deque[Any] = deque()
-        self.attempts = 0
+        self._in_flight_crashes: list[int] | None = None  # None: fresh from the channel
+        # Items for the next instance, oldest first, with the crashes each has been through.
+        self._redeliver: deque[tuple[Any, int]] = deque()
         self._settled = trio.lowlevel.ParkingLot()
         self.redelivered = 0
         self.dead_lettered = 0
@@ -54,7 +59,7 @@ class Inbox:
         """Acknowledge what is in flight (receiving again does this implicitly)."""
         if self._in_flight:
             self._in_flight = []
-            self.attempts = 0
+            self._in_flight_crashes = None
             if self._settled:
                 self._settled.unpark_all()
 
@@ -62,23 +67,14 @@ class Inbox:
         """The next item: a redelivered one first, else one from the channel."""
         self.done()
         if self._redeliver:
-            await trio.lowlevel.checkpoint_if_cancelled()
-            item = self._redeliver.popleft()
-            self._in_flight = [item]
-            await schedule_point()
-            return item
+            return (await self._take_redelivered(1))[0]
         return (await self._take(1))[0]
 
     async def receive_batch(self, max_items: int) -> list[Any]:
-        """Between 1 and ``max_items`` items, redelivered ones first."""
+        """Between 1 and ``max_items`` items, redelivered ones first (suspects singly)."""
         self.done()
         if self._redeliver:
-            await trio.lowlevel.checkpoint_if_cancelled()
-            take = min(max_items, len(self._redeliver))
-            items = [self._redeliver.popleft() for _ in range(take)]
-            self._in_flight = items
-            await schedule_point()
-            return items
+            return await self._take_redelivered(max_items)
         return await self._take(max_items)
 
     async def _take(self, max_items: int) -> list[Any]:
@@ -94,6 +90,19 @@ class Inbox:
             await channel._wait_for_items()
             items = self._in_flight = channel._take(max_items)
         return list(items)
+
+    async def _take_redelivered(self, max_items: int) -> list[Any]:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        redeliver = self._redeliver
+        take = 1  # a suspect goes alone; items that only saw kills go as a batch
+        if not redeliver[0][1]:
+            while take < min(max_items, len(redeliver)) and not redeliver[take][1]:
+                take += 1
+        pairs = [redeliver.popleft() for _ in range(take)]
+        self._in_flight = [item for item, _ in pairs]
+        self._in_flight_crashes = [crashes for _, crashes in pairs]
+        await schedule_point()
+        return list(self._in_flight)
 
     async def wait_drained(self) -> None:
         """Return once the channel is empty and the worker has finished what it took."""
@@ -115,31 +124,40 @@ class Inbox:
 
     # -- called by the supervisor when the worker's task ends -----------------------------
 
+    def _crashes(self) -> list[int]:
+        return self._in_flight_crashes or [0] * len(self._in_flight)
+
     def release(self) -> None:
         """The worker was killed or stopped: what it had goes to its next instance."""
         if self._in_flight:
-            self._redeliver.extendleft(reversed(self._in_flight))
+            self._redeliver.extendleft(
+                reversed(list(zip(self._in_flight, self._crashes(), strict=True)))
+            )
             self.redelivered += len(self._in_flight)
-            self._in_flight = []
+            self._in_flight, self._in_flight_crashes = [], None
 
     def crashed(self, error: BaseException) -> None:
-        """The worker raised: count an attempt, and dead-letter past ``max_attempts``."""
+        """The worker raised: count a crash for each item it had, dead-letter those that
+        reached ``max_attempts``, hand the others on as suspects."""
         if not self._in_flight:
             return
-        self.attempts += 1
-        if self.attempts >= self.max_attempts:
-            self._dead_letters.put(self.path, self._in_flight, error, self.attempts)
-            self.dead_lettered += len(self._in_flight)
-            self._in_flight = []
-            self.attempts = 0
-            return
-        attempts = self.attempts
-        self.release()
-        self.attempts = attempts
+        crashes = [c + 1 for c in self._crashes()]
+        poisoned = [
+            item for item, c in zip(self._in_flight, crashes, strict=True) if c >= self.max_attempts
+        ]
+        if poisoned:
+            self._dead_letters.put(self.path, poisoned, error, max(crashes))
+            self.dead_lettered += len(poisoned)
+        survivors = [
+            (i, c) for i, c in zip(self._in_flight, crashes, strict=True) if c < self.max_attempts
+        ]
+        self._redeliver.extendleft(reversed(survivors))
+        self.redelivered += len(survivors)
+        self._in_flight, self._in_flight_crashes = [], None
 
     def give_back(self) -> None:
         """The worker is removed for good: unfinished items return to the channel's head."""
         self.release()
         if self._redeliver:
-            self.channel.putback(list(self._redeliver))
+            self.channel.putback([item for item, _ in self._redeliver])
             self._redeliver.clear()

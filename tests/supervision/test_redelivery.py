@@ -202,3 +202,51 @@ async def test_graceful_drain_gives_up_at_the_deadline(
         sup.request_stop(trio.current_time() + 3)
     assert trio.current_time() == pytest.approx(3.0)
     assert sup.channels["in"].depth == 1
+
+
+async def test_a_poisoned_item_in_a_batch_is_isolated_and_only_it_is_dead_lettered(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    batches: list[list[int]] = []
+
+    async def picky(ctx: Context, *, task_status: trio.TaskStatus[None]) -> None:
+        task_status.started()
+        while True:
+            batch = await ctx.inputs[0].receive_batch(100)
+            batches.append(batch)
+            if 13 in batch:
+                raise ValueError("13 is unlucky")
+            await ctx.outputs[0].send_batch(batch)
+
+    store = MemoryDeadLetters()
+    spec = pipeline(worker("w", picky, inputs=["in"], outputs=["out"], max_attempts=3))
+    sup = Supervisor(spec, dead_letters=store)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sup.run)
+        await sup.channels["in"].send_batch(list(range(10, 20)))
+        await trio.sleep(1)
+        await sup.channels["in"].send_batch([20, 21])
+        await trio.sleep(1)
+        assert await sup.channels["out"].receive_batch(100) == [
+            10,
+            11,
+            12,
+            14,
+            15,
+            16,
+            17,
+            18,
+            19,
+            20,
+            21,
+        ]
+        nursery.cancel_scope.cancel()
+    # The whole batch once, then the suspects one by one: 13 alone twice more (3 crashes in
+    # all, as configured), then the rest singly, then fresh items in a batch again.
+    assert batches[0] == list(range(10, 20))
+    assert batches[1:6] == [[10], [11], [12], [13], [13]]
+    assert batches[6:12] == [[14], [15], [16], [17], [18], [19]]
+    assert batches[12:] == [[20, 21]]
+    (record,) = store.records
+    assert record["items"] == [13]
+    assert record["attempts"] == 3
