@@ -50,7 +50,10 @@ async def rest_client(args: StreamGroupArgs) -> AsyncIterator[RestClient]:
     entry = clients.get(key)
     if entry is None:
         limit = args.weight_limit or (2400 if args.futures else 6000)
-        entry = clients[key] = [RestClient(key[0], args.market.value, weight_limit=limit), 0]
+        client = RestClient(
+            key[0], args.market.value, weight_limit=limit, window_s=args.weight_window_s
+        )
+        entry = clients[key] = [client, 0]
     entry[1] += 1
     try:
         yield entry[0]

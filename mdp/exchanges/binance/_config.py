@@ -64,6 +64,7 @@ class StreamGroupArgs:
     backoff_max_s: float = 30.0
     publish_timeout_s: float = 60.0  # the output channel blocked this long: fail
     weight_limit: int = 0  # 0: 6000 spot, 2400 futures (Binance's per-minute limits)
+    weight_window_s: float = 60.0
 
     def __attrs_post_init__(self) -> None:
         if self.market not in (MarketType.SPOT, MarketType.PERPETUAL):

@@ -37,6 +37,7 @@ class RestClient:
         market: str,
         *,
         weight_limit: int = 6000,
+        window_s: float = 60.0,
         headroom: float = 0.8,
         attempts: int = 6,
         timeout: float = 10.0,
@@ -44,15 +45,17 @@ class RestClient:
         self.base_url = base_url.rstrip("/")
         self.market = market
         self.weight_limit = weight_limit
+        self.window_s = window_s  # Binance counts per calendar minute
         self.headroom = headroom
         self.attempts = attempts
         self.used = 0
-        self._minute = int(time.time() // 60)
+        self._minute = int(time.time() // window_s)
         self._blocked_until = 0.0  # trio clock
         self._lock = trio.Lock()
         self._client = httpx.AsyncClient(timeout=timeout)
         self.requests = 0
         self.rate_limited = 0
+        self.budget_waits = 0
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -92,12 +95,14 @@ class RestClient:
         now = trio.current_time()
         if now < self._blocked_until:
             await trio.sleep(self._blocked_until - now)
-        minute = int(time.time() // 60)
+        window = self.window_s
+        minute = int(time.time() // window)
         if minute != self._minute:
             self._minute, self.used = minute, 0
         if self.used + weight > self.weight_limit * self.headroom:
-            await trio.sleep(max(0.0, (minute + 1) * 60 - time.time()))
-            self._minute, self.used = int(time.time() // 60), 0
+            self.budget_waits += 1
+            await trio.sleep(max(0.0, (minute + 1) * window - time.time()))
+            self._minute, self.used = int(time.time() // window), 0
 
     def _note_weight(self, response: httpx.Response, weight: int) -> None:
         header = response.headers.get("x-mbx-used-weight-1m")

@@ -207,3 +207,27 @@ async def test_pings_are_answered_and_a_dead_connection_is_replaced(
     await h.wait_for(lambda: h.group().connections >= 2)  # given up after 0.5 s of silence
     await _more(h)
     await _check(h)
+
+
+async def test_weight_budget_is_shared_and_respected(nursery: trio.Nursery) -> None:
+    # 300 weight per 1 s window: one historicalTrades page is 25, a depth snapshot 50.
+    cfg = sim_config()
+    cfg.rest.spot_weight = 300
+    h = await start(
+        nursery,
+        Simulator(cfg),
+        lambda a: group_spec("spot", a, weight_limit=300, weight_window_s=1.0),
+    )
+    await _warm(h)
+    for _ in range(4):  # backfills and book resyncs competing for the same budget
+        for stream in ("btcusdt@trade", "ethusdt@trade"):
+            h.sim.inject(Fault(FaultKind.DROP, count=3, stream=stream))
+        for stream in ("btcusdt@depth@100ms", "ethusdt@depth@100ms"):
+            h.sim.inject(Fault(FaultKind.DROP, count=1, stream=stream))
+        await _more(h, 40)
+    await _check(h)
+    rest = h.group().rest
+    assert rest.budget_waits >= 1  # it waited for the next window instead of overrunning
+    assert rest.used <= 300
+    for symbol in SYMBOLS:
+        h.assert_books_match(symbol)
