@@ -17,6 +17,7 @@ from mdp.cli import (
     _collect,
     _config,
     _ctl,
+    _db,
     _kafka,
     _run,
     _selfcheck,
@@ -35,6 +36,7 @@ _COMMANDS: tuple[ModuleType, ...] = (
     _collect,
     _kafka,
     _systemd,
+    _db,
 )
 
 Handler = Callable[[argparse.Namespace], int]

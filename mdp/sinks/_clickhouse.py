@@ -1,0 +1,107 @@
+"""ClickHouse: Arrow inserts into ReplacingMergeTree tables.
+
+The frame's decimal strings become Decimal(38, 18) in Rust (``_decimals.py``, rows that
+would not fit exactly are rejected first), ``time`` becomes DateTime64(9, 'UTC') from
+``time_ns``, and the batch goes in as one Arrow block per kind. A redelivered row is a
+second copy with the same sort key, which the merge removes; readers that need exactly one
+copy before the merge read with ``FINAL``.
+
+Same code for the embedded engine and a server: ``chdb://DIR`` (clickhouse-connect runs
+chdb in this process; one data directory per process) or ``http(s)://host:port``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import clickhouse_connect
+import polars as pl
+import trio
+
+from mdp.model import Record
+from mdp.sinks._decimals import cast_decimals
+from mdp.sinks._errors import StoreUnavailable
+from mdp.sinks._frames import Rejected, build_frame, group_by_kind
+from mdp.sinks._migrate import migrate_clickhouse
+from mdp.sinks._schema import TABLES
+from mdp.sinks._sink import WriteResult, write_bisecting
+
+__all__ = ["ClickHouseSink", "connect_clickhouse"]
+
+
+def connect_clickhouse(dsn: str) -> Any:
+    """A clickhouse-connect client for a ``chdb://`` DSN or an ``http(s)://`` URL."""
+    try:
+        return clickhouse_connect.get_client(dsn=dsn)
+    except Exception as exc:
+        raise StoreUnavailable(f"ClickHouse at {dsn} cannot be reached: {exc}") from exc
+
+
+def _rejection(exc: BaseException) -> str | None:
+    """Serialization errors (a value the column type cannot hold) are the data's fault."""
+    if isinstance(exc, OverflowError | ValueError | TypeError):
+        return f"ClickHouse: {type(exc).__name__}: {exc}"
+    return None
+
+
+class ClickHouseSink:
+    """Writes batches to ClickHouse (a server, or chdb embedded)."""
+
+    name = "clickhouse"
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._client: Any = None
+
+    async def open(self) -> None:
+        await trio.to_thread.run_sync(self._connection)
+
+    def _connection(self) -> Any:
+        if self._client is None:
+            client = connect_clickhouse(self.dsn)
+            try:
+                migrate_clickhouse(client)
+            except BaseException:
+                client.close()
+                raise
+            self._client = client
+        return self._client
+
+    async def write(self, records: Sequence[Record]) -> WriteResult:
+        return await trio.to_thread.run_sync(self.write_sync, records)
+
+    def write_sync(self, records: Sequence[Record]) -> WriteResult:
+        """:meth:`write` on the calling thread (the benchmark uses it)."""
+        client = self._connection()
+        rejected: list[Rejected] = []
+        written = 0
+        for kind, group in group_by_kind(records).items():
+            table = TABLES[kind]
+            frame, kept, bad = build_frame(table, group)
+            rejected += bad
+            frame, unfit = cast_decimals(table, frame)
+            if unfit:
+                rejected += [(kept[i], reason) for i, reason in sorted(unfit.items())]
+                kept = [r for i, r in enumerate(kept) if i not in unfit]
+            frame = frame.with_columns(
+                pl.col("time_ns").cast(pl.Datetime("ns", "UTC")).alias("time")
+            )
+
+            def insert(part: pl.DataFrame, name: str = table.name) -> None:
+                try:
+                    client.insert_arrow(name, part.to_arrow())
+                except (OverflowError, ValueError, TypeError):
+                    raise
+                except Exception as exc:
+                    raise StoreUnavailable(f"ClickHouse at {self.dsn}: {exc}") from exc
+
+            failed = write_bisecting(frame, kept, insert, _rejection)
+            rejected += failed
+            written += len(kept) - len(failed)
+        return WriteResult(written, tuple(rejected))
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
