@@ -148,11 +148,12 @@ class ParquetLake:
         self._last_compaction = time.monotonic()
         return sum(self.compact(kind, directory) for kind, directory in sorted(touched))
 
-    def compact_all(self) -> int:
+    def compact_all(self, *, min_files: int | None = None) -> int:
+        """Compact every partition of the lake (``mdp``'s maintenance and tests)."""
         merged = 0
         for kind in TABLES:
             for directory in sorted(self.root.glob(f"kind={kind.value}/*/*/*/*")):
-                merged += self.compact(kind, directory)
+                merged += self.compact(kind, directory, min_files=min_files)
         return merged
 
     def compact(self, kind: Kind, directory: Path, *, min_files: int | None = None) -> int:
