@@ -19,7 +19,13 @@ from mdp.bus._config import (
 from mdp.bus._consumer import KafkaConsumer, open_kafka_consumer
 from mdp.bus._fetched import Fetched
 from mdp.bus._interface import BusConsumer, BusProducer, open_consumer, open_producer
-from mdp.bus._memory import MemoryBus, MemoryConsumer, MemoryProducer, memory_bus
+from mdp.bus._memory import (
+    MemoryBus,
+    MemoryConsumer,
+    MemoryProducer,
+    forget_memory_bus,
+    memory_bus,
+)
 from mdp.bus._metrics import BusCollector
 from mdp.bus._producer import KafkaProducer, open_kafka_producer
 from mdp.bus._stats import ConsumerStats, ProducerStats
@@ -57,6 +63,7 @@ __all__ = [
     "delete_topics",
     "ensure_topics",
     "ensure_topics_sync",
+    "forget_memory_bus",
     "load_bus_config",
     "memory_bus",
     "open_consumer",

@@ -59,16 +59,30 @@ class OutMessage:
     instrument: Instrument
 
 
-def group_by_topic(records: Iterable[Record]) -> dict[str, list[Record]]:
+def group_by_topic(records: Sequence[Record]) -> dict[str, list[Record]]:
     """Records per topic, each list in the order given (so order per key holds)."""
-    groups: dict[tuple[Kind, Instrument], list[Record]] = {}
+    # Keyed by identity (cheap to hash); the records keep their instruments alive.
+    groups: dict[tuple[type, int], list[Record]] = {}
     for record in records:
-        key = (record.kind, record.instrument)
+        key = (record.__class__, id(record.instrument))
         group = groups.get(key)
         if group is None:
             group = groups[key] = []
         group.append(record)
-    return {_topic(kind, instrument): group for (kind, instrument), group in groups.items()}
+    out: dict[str, list[Record]] = {}
+    for group in groups.values():
+        topic = _topic(group[0].kind, group[0].instrument)
+        if topic in out:  # equal instruments that are different objects: keep their order
+            return _group_by_value(records)
+        out[topic] = group
+    return out
+
+
+def _group_by_value(records: Iterable[Record]) -> dict[str, list[Record]]:
+    out: dict[str, list[Record]] = {}
+    for record in records:
+        out.setdefault(_topic(record.kind, record.instrument), []).append(record)
+    return out
 
 
 def to_messages(records: Sequence[Record], records_per_message: int) -> list[OutMessage]:

@@ -21,6 +21,7 @@ dead-letter store with its topic, partition, offset and the reason, and consumpt
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,6 +41,7 @@ from mdp.supervision import DeadLetterStore, MemoryDeadLetters
 __all__ = ["KafkaConsumer", "open_kafka_consumer"]
 
 TP = tuple[str, int]
+_librdkafka_log = logging.getLogger("mdp.bus.kafka")
 
 
 class KafkaConsumer:
@@ -68,6 +70,7 @@ class KafkaConsumer:
         self._committed: dict[TP, int] = {}
         conf = config.librdkafka(bootstrap, group)
         conf["on_commit"] = self._on_commit
+        conf["logger"] = _librdkafka_log  # not stderr; served inside poll/consume
         try:
             self._kafka = _RdConsumer(conf)
         except KafkaException as exc:

@@ -23,7 +23,7 @@ from mdp.bus._fetched import Fetched
 from mdp.bus._stats import ConsumerStats, ProducerStats
 from mdp.model import Record
 
-__all__ = ["MemoryBus", "MemoryConsumer", "MemoryProducer", "memory_bus"]
+__all__ = ["MemoryBus", "MemoryConsumer", "MemoryProducer", "forget_memory_bus", "memory_bus"]
 
 
 class _Log:
@@ -124,16 +124,19 @@ class MemoryBus:
 
     def _rebalance(self, group: _Group) -> None:
         members = [m for m in group.members if not m.closed]
+        before = {id(m): m.assigned for m in members}
         for member in members:
             member.assigned = {}
-        topics = sorted(self.logs)
         turn = 0
-        for topic in topics:
+        for topic in sorted(self.logs):
             readers = [m for m in members if any(p.fullmatch(topic) for p in m.patterns)]
             if readers:
                 member = readers[turn % len(readers)]
                 turn += 1
-                member.assigned[topic] = group.committed.get(topic, 0)
+                # A member that keeps a topic keeps its position (what it has in hand is
+                # its own to acknowledge); a topic that moves starts from the commit.
+                kept = before[id(member)].get(topic)
+                member.assigned[topic] = kept if kept is not None else group.committed.get(topic, 0)
         for member in members:
             member.generation += 1
         self._data.unpark_all()
@@ -249,10 +252,17 @@ class MemoryConsumer:
 _BUSES: dict[str, MemoryBus] = {}
 
 
-def memory_bus(name: str = "default", *, capacity: int = 100_000) -> MemoryBus:
-    """The process's in-process bus called ``name`` (made on first use), so that the
-    producer and consumer workers of role ``all`` meet on the same one."""
+def memory_bus(
+    name: str = "default", *, capacity: int = 100_000, max_records: int = 10_000
+) -> MemoryBus:
+    """The process's in-process bus called ``name`` (made on first use, with these
+    settings), so that the producer and consumer workers of role ``all`` meet on it."""
     bus = _BUSES.get(name)
     if bus is None:
-        bus = _BUSES[name] = MemoryBus(capacity=capacity)
+        bus = _BUSES[name] = MemoryBus(capacity=capacity, max_records=max_records)
     return bus
+
+
+def forget_memory_bus(name: str) -> None:
+    """Drop the bus called ``name`` (tests make one per run)."""
+    _BUSES.pop(name, None)

@@ -18,6 +18,7 @@ builds a new producer, and the Inbox hands it the same batch again.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -35,6 +36,8 @@ from mdp.bus._stats import ProducerStats
 from mdp.model import Instrument, Record, SourceState, SourceStatus
 
 __all__ = ["KafkaProducer", "StatusSink", "open_kafka_producer"]
+
+_librdkafka_log = logging.getLogger("mdp.bus.kafka")
 
 StatusSink = Callable[[SourceStatus], None]
 _POLL_SECONDS = 0.05
@@ -79,6 +82,7 @@ class KafkaProducer:
         self._seen: set[Instrument] = set()
         conf = config.librdkafka(bootstrap)
         conf["error_cb"] = self._error_from_thread
+        conf["logger"] = _librdkafka_log  # not stderr; served by the poller thread
         try:
             self._kafka = _RdProducer(conf)
         except KafkaException as exc:

@@ -102,7 +102,8 @@ def delete_topics(bootstrap: str, names: Sequence[str], *, timeout: float = 30.0
     """Delete ``names`` (tests clean up with it); blocks."""
     if not names:
         return
-    futures = _admin(bootstrap).delete_topics(list(names), request_timeout=timeout)
+    admin = _admin(bootstrap)  # kept alive until the futures are done
+    futures = admin.delete_topics(list(names), request_timeout=timeout)
     for name, future in futures.items():
         try:
             future.result(timeout)
