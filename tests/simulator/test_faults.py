@@ -9,11 +9,11 @@ import httpx
 import orjson
 import pytest
 import trio
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from trio_websocket import open_websocket_url
 
-from mdp.simulator import Fault, FaultKind, Market
+from mdp.simulator import Fault, FaultKind, Market, Simulator, SimulatorConfig
 from mdp.simulator._faults import FrameFaults
 from tests.simulator.conftest import Message, Ping, Start, messages, raw_client
 
@@ -344,3 +344,46 @@ async def test_unsolicited_pongs_do_not_keep_a_connection_alive(start: Start) ->
     assert close is not None
     assert close.reason == "no pong within the timeout"
     assert trio.current_time() - opened < 2
+
+
+def _applied(sim: Simulator) -> dict[str, int]:
+    conns = sim.stats()["connections"]["spot"]
+    return dict(conns[0]["faults_applied"]) if conns else {}
+
+
+_wire_plan = st.lists(
+    st.tuples(st.sampled_from([FaultKind.DROP, FaultKind.DUPLICATE]), st.integers(1, 4)),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=5, deadline=None)
+@given(plan=_wire_plan)
+async def test_seeded_fault_schedule_over_the_wire_matches_ground_truth(
+    plan: list[tuple[FaultKind, int]],
+) -> None:
+    """Random drop/duplicate schedules on a live connection: what the client received is
+    exactly the ground truth minus the drops plus the duplicates, id by id."""
+    sim = Simulator(SimulatorConfig(symbols=["BTCUSDT"], futures_symbols=[], rate=1000))
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(sim.serve)
+        async with open_websocket_url(address.spot_ws + TRADES) as ws:
+            await messages(ws, 1)
+            for kind, count in plan:
+                sim.inject(Fault(kind, count=count))
+            total = sum(c for _, c in plan)
+            with trio.fail_after(10):
+                while sum(_applied(sim).values()) < total:  # noqa: ASYNC110 - polling
+                    await trio.sleep(0.01)
+                target = sim.trades("BTCUSDT")[-1].id  # every faulted frame is older
+                ids = [m["t"] for m in await messages(ws, 1)]
+                while ids[-1] < target + 5:
+                    ids.append((await messages(ws, 1))[0]["t"])
+        nursery.cancel_scope.cancel()
+    truth = [t.id for t in sim.trades("BTCUSDT", from_id=ids[0], limit=ids[-1] - ids[0] + 1)]
+    dropped = sum(c for k, c in plan if k is FaultKind.DROP)
+    duplicated = sum(c for k, c in plan if k is FaultKind.DUPLICATE)
+    assert len(set(truth) - set(ids)) == dropped
+    assert len(ids) - len(set(ids)) == duplicated
+    assert sorted(set(ids)) == [i for i in truth if i in set(ids)]
