@@ -33,20 +33,24 @@ class SimulatorAddress:
     futures_port: int
 
     @property
+    def _netloc(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    @property
     def spot_ws(self) -> str:
-        return f"ws://{self.host}:{self.spot_port}"
+        return f"ws://{self._netloc}:{self.spot_port}"
 
     @property
     def spot_rest(self) -> str:
-        return f"http://{self.host}:{self.spot_port}"
+        return f"http://{self._netloc}:{self.spot_port}"
 
     @property
     def futures_ws(self) -> str:
-        return f"ws://{self.host}:{self.futures_port}"
+        return f"ws://{self._netloc}:{self.futures_port}"
 
     @property
     def futures_rest(self) -> str:
-        return f"http://{self.host}:{self.futures_port}"
+        return f"http://{self._netloc}:{self.futures_port}"
 
 
 class Simulator:
@@ -62,10 +66,11 @@ class Simulator:
     ) -> None:
         """Listen and run until cancelled; reports a :class:`SimulatorAddress`."""
         cfg = self.config
+        host = "127.0.0.1" if cfg.host == "localhost" else cfg.host  # one address, one port
         async with trio.open_nursery() as nursery:
             ports: dict[Market, int] = {}
             for market, port in ((Market.SPOT, cfg.spot_port), (Market.FUTURES, cfg.futures_port)):
-                listeners = await trio.open_tcp_listeners(port, host=cfg.host)
+                listeners = await trio.open_tcp_listeners(port, host=host)
                 handler = functools.partial(handle_connection, self.hub, market)
                 await nursery.start(trio.serve_listeners, handler, listeners)
                 ports[market] = listeners[0].socket.getsockname()[1]
@@ -74,7 +79,7 @@ class Simulator:
             else:
                 nursery.start_soon(self.hub.run_market)
             nursery.start_soon(self._schedule, cfg.faults)
-            self.address = SimulatorAddress(cfg.host, ports[Market.SPOT], ports[Market.FUTURES])
+            self.address = SimulatorAddress(host, ports[Market.SPOT], ports[Market.FUTURES])
             task_status.started(self.address)
 
     async def _schedule(self, faults: list[Fault]) -> None:
