@@ -2,8 +2,8 @@
 
     python bench/bench_engines.py [--frames 400000] [--runs 5]
 
-A sender subprocess (bench/_ws_sender.py) streams pre-framed ~185-byte trade frames; each
-candidate client receives them on one core and counts complete frames (no JSON parse):
+A sender subprocess (bench/_ws_sender.py, pinned to CPU 0) streams pre-framed ~185-byte trade frames; each
+candidate client receives them on one core (CPU 1) and counts complete frames (no JSON parse):
 
 - trio-websocket: ``get_message`` per frame (its reader task hands each message over);
 - wsproto: ``receive_some(65536)`` → ``receive_data`` → ``events()``, no hand-off;
@@ -122,9 +122,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
-        sender = subprocess.Popen(
-            [sys.executable, str(HERE / "_ws_sender.py"), str(port_file), str(args.frames)]
-        )
+        cmd = [sys.executable, str(HERE / "_ws_sender.py"), str(port_file), str(args.frames)]
+        pin = hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
+        if pin:  # sender on CPU 0, the client under test here on CPU 1
+            cmd = ["taskset", "-c", "0", *cmd]
+            os.sched_setaffinity(0, {1})
+        sender = subprocess.Popen(cmd)
         try:
             while not port_file.exists() or not port_file.read_text():
                 time.sleep(0.05)
