@@ -2,8 +2,9 @@
 
     python bench/bench_engines.py [--frames 400000] [--runs 5]
 
-A sender subprocess (bench/_ws_sender.py, pinned to CPU 0) streams pre-framed ~185-byte trade frames; each
-candidate client receives them on one core (CPU 1) and counts complete frames (no JSON parse):
+A sender subprocess (bench/_ws_sender.py, pinned to CPU 0) streams pre-framed
+combined-stream trade frames (168 bytes each on the wire, header included); each candidate
+client receives them on one core (CPU 1) and counts complete frames (no JSON parse):
 
 - trio-websocket: ``get_message`` per frame (its reader task hands each message over);
 - wsproto: ``receive_some(65536)`` → ``receive_data`` → ``events()``, no hand-off;
