@@ -52,20 +52,26 @@ class TradeMsg(msgspec.Struct):
     m: bool
 
 
-def write_capture(path: Path, frames: int) -> None:
+def write_capture(path: Path, frames: int) -> float:
+    """Write the capture; returns the mean size of its frames on the wire (the combined
+    wrapper and the WebSocket header included)."""
     start_ms = 1_770_000_000_000
+    wire = 0
     with path.open("wb") as out:
         for i in range(frames):
             symbol = SYMBOLS[i & 1]
             n = i >> 1
             t = start_ms + n // 50
             data = {
-                "e": "trade", "E": t + 1, "s": symbol, "t": 100_000 + n,
+                "e": "trade", "E": t + 1, "s": symbol, "t": 4_812_345_678 + n,
                 "p": f"{68000 + n % 500}.{n % 100:02d}000000", "q": f"0.0{n % 9 + 1}230000",
                 "T": t, "m": bool(n % 3 == 0), "M": True,
             }  # fmt: skip
-            line = {"ts": t, "stream": f"{symbol.lower()}@trade", "frame": data}
-            out.write(orjson.dumps(line) + b"\n")
+            stream = f"{symbol.lower()}@trade"
+            payload = orjson.dumps(data)
+            wire += len(b'{"stream":"","data":}') + len(stream) + len(payload) + 2
+            out.write(orjson.dumps({"ts": t, "stream": stream, "frame": data}) + b"\n")
+    return wire / frames
 
 
 def start_simulator(capture: Path, port_base: int) -> subprocess.Popen[bytes]:
@@ -231,7 +237,8 @@ def main() -> None:
         os.sched_setaffinity(0, {1})
     with tempfile.TemporaryDirectory() as tmp:
         capture = Path(tmp) / "trades.jsonl"
-        write_capture(capture, args.frames + 20_000)
+        size = write_capture(capture, args.frames + 20_000)
+        print(f"capture: {args.frames + 20_000} @trade frames, {size:.0f} bytes each on the wire")
         walls, cpus = [], []
         for i in range(args.runs):
             wall, cpu = run_once(capture, args.frames, args.port + 2 * i)
