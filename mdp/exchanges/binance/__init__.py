@@ -13,12 +13,17 @@ from mdp.exchanges.binance._book import BookSync
 from mdp.exchanges.binance._config import StreamGroupArgs
 from mdp.exchanges.binance._dispatch import GroupState
 from mdp.exchanges.binance._group import StreamGroup
-from mdp.exchanges.binance._instruments import fetch_instruments, instruments_from_exchange_info
+from mdp.exchanges.binance._instruments import (
+    REGISTRY,
+    fetch_instruments,
+    instruments_from_exchange_info,
+)
 from mdp.exchanges.binance._metrics import totals
 from mdp.exchanges.binance._rest import RestClient
 from mdp.exchanges.binance._trades import TradeTracker
 
 __all__ = [
+    "REGISTRY",
     "BookSync",
     "GroupState",
     "RestClient",

@@ -18,11 +18,15 @@ from mdp.instruments import InstrumentKey, InstrumentRegistry, load_symbols
 from mdp.model import Instrument, MarketType, normalized_symbol
 from mdp.model._numbers import wire_decimals
 
-__all__ = ["EXCHANGE", "fetch_instruments", "instruments_from_exchange_info"]
+__all__ = ["EXCHANGE", "REGISTRY", "fetch_instruments", "instruments_from_exchange_info"]
 
 EXCHANGE = "binance"
 log = logging.getLogger("mdp.exchanges.binance")
 _cache: dict[tuple[str, MarketType], dict[str, Instrument]] = {}
+
+REGISTRY = InstrumentRegistry()
+"""Every Binance instrument this process collects, the very objects its records carry
+(so the cleaning stages' identity lookups hit); filled by :func:`fetch_instruments`."""
 
 
 def instruments_from_exchange_info(body: Any, market: MarketType) -> dict[str, Instrument]:
@@ -50,7 +54,8 @@ def instruments_from_exchange_info(body: Any, market: MarketType) -> dict[str, I
 async def fetch_instruments(
     rest: RestClient, market: MarketType, symbols: list[str], fallback: Path | None
 ) -> dict[str, Instrument]:
-    """The instruments of ``symbols``: exchangeInfo (cached), else the symbols file."""
+    """The instruments of ``symbols``: exchangeInfo (cached), else the symbols file;
+    each is also added to :data:`REGISTRY`."""
     key = (rest.base_url, market)
     known = _cache.get(key)
     if known is None or any(s not in known for s in symbols):
@@ -74,6 +79,7 @@ async def fetch_instruments(
                 f"{fallback}; check the name (e.g. BTCUSDT) or add it to the symbols file"
             )
         out[symbol] = inst
+        REGISTRY.add(inst)
     return out
 
 

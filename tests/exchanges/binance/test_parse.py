@@ -150,3 +150,23 @@ def test_backoff_is_capped_jittered_and_resets() -> None:
     assert max(delays) >= 0.8
     b.healthy_for(60)
     assert b.next_delay() <= 0.12
+
+
+async def test_instruments_fall_back_to_the_symbols_file() -> None:
+    from pathlib import Path
+
+    from mdp.exchanges.binance import REGISTRY, RestClient, fetch_instruments
+    from mdp.instruments import InstrumentKey
+
+    rest = RestClient("http://127.0.0.1:9", "spot", attempts=1)  # nothing listens there
+    try:
+        root = Path(__file__).parents[3]
+        got = await fetch_instruments(
+            rest, MarketType.SPOT, ["BTCUSDT"], root / "etc/mdp/symbols.toml"
+        )
+    finally:
+        await rest.aclose()
+    inst = got["BTCUSDT"]
+    assert inst.symbol == "BTC/USDT"
+    assert inst.tick == Decimal("0.01")
+    assert REGISTRY.get(InstrumentKey("binance", MarketType.SPOT, "BTCUSDT")) is inst
