@@ -24,6 +24,7 @@ import attrs
 import trio
 
 from mdp._exceptions import MdpError
+from mdp.cleaning._metrics import CleaningCollector
 from mdp.cleaning._pipeline import STAGE_ORDER
 from mdp.cleaning._rules import RulesBook, load_rules
 from mdp.cleaning._stage import Rejection, Stage, StageStats
@@ -34,6 +35,7 @@ from mdp.cleaning.structure import StructureStage
 from mdp.cleaning.symbols import SymbolStage
 from mdp.cleaning.validity import ValidityStage
 from mdp.instruments import InstrumentRegistry, load_symbols
+from mdp.metrics import register_collector
 from mdp.supervision import Context, component
 
 __all__ = ["RecordRejected", "StageWorkerArgs"]
@@ -119,3 +121,6 @@ async def stage_worker(ctx: Context, *, task_status: trio.TaskStatus[None]) -> N
             dead_letters.put(ctx.path, [rejection.record], RecordRejected(rejection), 0)
         if isinstance(stage, ReceiveTimeStage):
             ctx.memo["clock_skew_ns"] = stage.clock_skew_ns()
+
+
+register_collector(CleaningCollector)

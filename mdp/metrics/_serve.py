@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 import trio
 from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.registry import Collector
 
 from mdp._exceptions import ConfigError
 from mdp.metrics._tree import TreeCollector
 from mdp.supervision import Supervisor
 
-__all__ = ["MetricsServer", "parse_address", "serve_metrics"]
+__all__ = ["MetricsServer", "parse_address", "register_collector", "serve_metrics"]
+
+CollectorFactory = Callable[[Supervisor, str], Collector]
+_factories: list[CollectorFactory] = []
+
+
+def register_collector(factory: CollectorFactory) -> CollectorFactory:
+    """Have every role's ``/metrics`` include ``factory(root, role)`` as well: the way a
+    layer (cleaning, bus, sinks) exports the figures its workers keep in their nodes."""
+    if factory not in _factories:
+        _factories.append(factory)
+    return factory
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -49,6 +62,8 @@ def serve_metrics(root: Supervisor, role: str, address: str) -> MetricsServer:
     host, port = parse_address(address)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(TreeCollector(root, role))
+    for factory in _factories:
+        registry.register(factory(root, role))
     try:
         server, thread = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:

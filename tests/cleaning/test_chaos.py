@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import httpx
 import orjson
 import pytest
 import trio
@@ -139,6 +140,7 @@ async def test_stages_killed_at_random_lose_and_duplicate_nothing(
                 notifier=Notifier(""),
                 handle_signals=False,
                 rng=random.Random(seed),
+                metrics="127.0.0.1:0",
                 task_status=task_status,
             )
         )
@@ -170,6 +172,9 @@ async def test_stages_killed_at_random_lose_and_duplicate_nothing(
                 for m in CleaningCollector(running.root, "chaos").collect()
                 for s in m.samples
             }
+            assert running.metrics_url is not None
+            async with httpx.AsyncClient() as http:
+                scraped = (await http.get(running.metrics_url)).text
             await ctl.request("stop")
 
     context = (
@@ -201,6 +206,7 @@ async def test_stages_killed_at_random_lose_and_duplicate_nothing(
             (*validity[:1], ("reason", "non_positive_price"), *validity[1:]),
         )
     ] >= len(bad), context
+    assert 'mdp_cleaning_records_in_total{path="chaos/stages/anomalies"' in scraped, context
     skew = [v for (name, _), v in metrics.items() if name == "mdp_clock_skew_seconds"]
     assert skew == [0.0009], context  # receive − exchange was 0.9 ms for every trade
     # Only a trade right after a bad one may be flagged: it follows a hole in the ids (a
