@@ -233,25 +233,28 @@ class SymbolMarket:
             out.append((self.s_agg, _dumps(msg)))
 
     def _makers(self, t: int) -> None:
+        """1–3 maker changes: new orders a few ticks off the *opposite* best (so the
+        spread keeps closing, mostly within a tick or two), cancels near the own best."""
         rng, book = self.rng, self.book
         for _ in range(1 + int(rng.random() * 3)):
-            side = BID if rng.random() < 0.5 else ASK
-            d = int(rng.random() * 12) - 1
-            if side == BID:
-                levels, price = book.bids, book.best_bid - d
-                if price >= book.best_ask:
-                    price = book.best_ask - 1
-            else:
-                levels, price = book.asks, book.best_ask + d
-                if price <= book.best_bid:
-                    price = book.best_bid + 1
-            if price <= 0:
+            bid = rng.random() < 0.5
+            r = rng.random()
+            d = int(r * r * 40)  # mostly close to the top, sometimes 40 ticks away
+            if rng.random() < 0.65:
+                if bid:
+                    levels, price = book.bids, book.best_ask - 1 - d
+                else:
+                    levels, price = book.asks, book.best_bid + 1 + d
+                if price > 0:
+                    size = levels.get(price, 0) + 1 + int(rng.random() * self.fill_scale * 2)
+                    self._change(BID if bid else ASK, price, size, t)
                 continue
+            levels, price = (
+                (book.bids, book.best_bid - d) if bid else (book.asks, book.best_ask + d)
+            )
             current = levels.get(price, 0)
-            if rng.random() < 0.6:
-                self._change(side, price, current + 1 + int(rng.random() * self.fill_scale * 2), t)
-            elif current and len(levels) > _MIN_LEVELS:
-                self._change(side, price, current // 2 if rng.random() < 0.5 else 0, t)
+            if current and len(levels) > _MIN_LEVELS:
+                self._change(BID if bid else ASK, price, current // 2 if r < 0.5 else 0, t)
         if len(book.bids) < _MIN_LEVELS or len(book.asks) < _MIN_LEVELS:
             self._refill(t)
         if len(book.bids) > self.max_levels + 16 or len(book.asks) > self.max_levels + 16:
