@@ -35,6 +35,16 @@ import orjson
 import trio
 
 HERE = Path(__file__).parent
+
+
+def _pin() -> bool:
+    """Pin sender and receiver to CPUs 0 and 1 (``MDP_BENCH_NO_PIN=1``: let the scheduler
+    place them, better when another process already holds one of the CPUs)."""
+    if os.environ.get("MDP_BENCH_NO_PIN"):
+        return False
+    return hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
+
+
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
 
 
@@ -79,7 +89,7 @@ def start_simulator(capture: Path, port_base: int) -> subprocess.Popen[bytes]:
         str(Path(sys.executable).parent / "mdp"), "simulate", "--symbols", ",".join(SYMBOLS),
         "--replay", str(capture), "--speed", "0", "--port", str(port_base),
     ]  # fmt: skip
-    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() >= 2:  # type: ignore[operator]
+    if _pin():
         cmd = ["taskset", "-c", "0", *cmd]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
@@ -233,7 +243,7 @@ def main() -> None:
     if args.parse:
         parse_figures()
         return
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+    if _pin():
         os.sched_setaffinity(0, {1})
     with tempfile.TemporaryDirectory() as tmp:
         capture = Path(tmp) / "trades.jsonl"

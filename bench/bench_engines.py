@@ -38,6 +38,14 @@ from mdp.exchanges._ws import connect
 HERE = Path(__file__).parent
 
 
+def _pin() -> bool:
+    """Pin sender and receiver to CPUs 0 and 1 (``MDP_BENCH_NO_PIN=1``: let the scheduler
+    place them, better when another process already holds one of the CPUs)."""
+    if os.environ.get("MDP_BENCH_NO_PIN"):
+        return False
+    return hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
+
+
 async def via_trio_websocket(url: str, total: int) -> int:
     n = 0
     async with trio_websocket.open_websocket_url(url) as ws:
@@ -124,7 +132,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         cmd = [sys.executable, str(HERE / "_ws_sender.py"), str(port_file), str(args.frames)]
-        pin = hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
+        pin = _pin()
         if pin:  # sender on CPU 0, the client under test here on CPU 1
             cmd = ["taskset", "-c", "0", *cmd]
             os.sched_setaffinity(0, {1})
