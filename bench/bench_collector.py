@@ -3,6 +3,7 @@ process, parsed to model batches with continuity checks on.
 
     python bench/bench_collector.py [--frames 400000] [--runs 5]
     python bench/bench_collector.py --parse      # JSON decode + record build, per frame
+    python bench/bench_collector.py --costs      # per-layer CPU cost per frame, no sockets
 
 The simulator is ``mdp simulate --replay CAPTURE --speed 0`` in a child process (pinned
 to CPU 0): a capture of ~185-byte combined-stream ``@trade`` frames for two symbols,
@@ -233,15 +234,103 @@ def parse_figures() -> None:
         print(f"| {name} | {per_call_ns(fn, items=len(frames)):.0f} |")
 
 
+def cost_figures() -> None:
+    """Per-frame CPU cost of each layer, in process and without sockets: the websockets
+    protocol parsing 64 KiB reads, then GroupState.process (orjson, dispatch, continuity,
+    Trade). Median and best of 15 passes over 4096 frames (the best is what a quiet core
+    gives; the median what this machine gave)."""
+    import base64
+    import hashlib
+
+    from websockets.client import ClientProtocol
+    from websockets.uri import parse_uri
+
+    from mdp.exchanges.binance import GroupState, StreamGroupArgs
+    from mdp.model import Instrument, MarketType
+
+    sys.path.insert(0, str(HERE))
+    from _ws_sender import chunk
+
+    n = 4096
+    data = chunk(0, n)
+    reads = [data[i : i + 65536] for i in range(0, len(data), 65536)]
+
+    def protocol() -> ClientProtocol:
+        p = ClientProtocol(parse_uri("ws://127.0.0.1/stream"), max_size=None)
+        request = p.connect()
+        p.send_request(request)
+        p.data_to_send()
+        key = request.headers["Sec-WebSocket-Key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+        accept = base64.b64encode(hashlib.sha1(key.encode()).digest()).decode()
+        p.receive_data(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n"
+        )
+        p.events_received()
+        return p
+
+    engine = protocol()
+
+    def parse_frames() -> None:
+        for r in reads:
+            engine.receive_data(r)
+            engine.events_received()
+
+    inst = Instrument(exchange="binance", market=MarketType.SPOT, native_symbol="BTCUSDT",
+                      symbol="BTC/USDT")  # fmt: skip
+    state = GroupState(StreamGroupArgs(symbols=["BTCUSDT"], streams=["trade"]), {"BTCUSDT": inst})
+    feeder = protocol()
+    batches = []
+    for r in reads:
+        feeder.receive_data(r)
+        batches.append([f.data for f in feeder.events_received()])
+    tracker = state.trackers["btcusdt@trade"]
+    flat = [f for b in batches for f in b]
+    loads = orjson.loads
+
+    def process() -> None:
+        tracker.next_id = None
+        out: list[Any] = []
+        for b in batches:
+            out.clear()
+            state.process(b, 0, 0.0, out)
+
+    def decode() -> None:
+        for f in flat:
+            loads(f)
+
+    print("| per frame, in process | median µs | best µs |")
+    print("|---|---:|---:|")
+    total = 0.0
+    for name, fn in (
+        ("websockets protocol: 64 KiB reads → frames", parse_frames),
+        ("GroupState.process: orjson + dispatch + continuity + Trade", process),
+        ("(of which orjson.loads)", decode),
+    ):
+        samples = []
+        for _ in range(15):
+            start = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - start) / n * 1e6)
+        if not name.startswith("("):
+            total += min(samples)
+        print(f"| {name} | {statistics.median(samples):.2f} | {min(samples):.2f} |")
+    print(f"\nsum of the best: {total:.2f} µs → {1e6 / total / 1000:.0f}k frames per CPU-second")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=400_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--port", type=int, default=9310)
     parser.add_argument("--parse", action="store_true", help="only the parse figures")
+    parser.add_argument("--costs", action="store_true", help="only the per-layer costs")
     args = parser.parse_args()
     if args.parse:
         parse_figures()
+        return
+    if args.costs:
+        cost_figures()
         return
     if _pin():
         os.sched_setaffinity(0, {1})
