@@ -108,13 +108,23 @@ def _count(
     return (frames / (last_t - first_t) if last_t > first_t else 0.0), buf
 
 
-def _live(seconds: float) -> float:
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _live(seconds: float) -> tuple[float, float]:
+    """(frames/s, frames per simulator CPU-second)."""
     proc, port = _start_simulator(["--rate", "1000000", "--seed", "1", "--futures-symbols", ""])
     try:
         sock, rest = _connect(port)
         with sock:
             _, rest = _count(sock, rest, seconds=0.5)  # warm-up
-            return _count(sock, rest, seconds=seconds)[0]
+            cpu0, wall0 = _cpu_s(proc.pid), time.perf_counter()
+            fps = _count(sock, rest, seconds=seconds)[0]
+            cpu = _cpu_s(proc.pid) - cpu0
+            return fps, fps * (time.perf_counter() - wall0) / cpu if cpu else 0.0
     finally:
         proc.terminate()
         proc.wait()
@@ -126,14 +136,17 @@ def _write_capture(path: Path, frames: int) -> int:
     return record_capture(path, frames=frames, streams=STREAMS.split("/"))
 
 
-def _replay(capture: Path, frames: int, seconds: float) -> float:
+def _replay(capture: Path, frames: int, seconds: float) -> tuple[float, float]:
     proc, port = _start_simulator(
         ["--replay", str(capture), "--speed", "0", "--futures-symbols", ""]
     )
     try:
         sock, rest = _connect(port)
         with sock:
-            return _count(sock, rest, seconds=seconds + 30, stop_at=frames)[0]
+            cpu0, wall0 = _cpu_s(proc.pid), time.perf_counter()
+            fps = _count(sock, rest, seconds=seconds + 30, stop_at=frames)[0]
+            cpu = _cpu_s(proc.pid) - cpu0
+            return fps, fps * (time.perf_counter() - wall0) / cpu if cpu else 0.0
     finally:
         proc.terminate()
         proc.wait()
@@ -176,12 +189,16 @@ def main() -> None:
         n = _write_capture(capture, args.frames)
         replay = [_replay(capture, n, args.seconds) for _ in range(args.runs)]
     print(f"simulator → one raw reader, loopback, ~166-byte frames, median of {args.runs}:")
-    print(f"  model alone   {statistics.median(model):>9,.0f} frames/CPU-s  runs: "
-          + ", ".join(f"{x:,.0f}" for x in model))  # fmt: skip
-    print(f"  live market   {statistics.median(live):>9,.0f} frames/s  runs: "
-          + ", ".join(f"{x:,.0f}" for x in live))  # fmt: skip
-    print(f"  replay (send) {statistics.median(replay):>9,.0f} frames/s  runs: "
-          + ", ".join(f"{x:,.0f}" for x in replay))  # fmt: skip
+    rows = [
+        ("model alone", [(m, m) for m in model], "frames per CPU-s"),
+        ("live market", live, "frames/s"),
+        ("replay (send)", replay, "frames/s"),
+    ]
+    for name, runs, unit in rows:
+        rate = statistics.median(r[0] for r in runs)
+        per_cpu = statistics.median(r[1] for r in runs)
+        listed = ", ".join(f"{r[0]:,.0f}" for r in runs)
+        print(f"  {name:<14}{rate:>9,.0f} {unit:<17} {per_cpu:>9,.0f}/simulator-CPU-s  ({listed})")
 
 
 if __name__ == "__main__":
