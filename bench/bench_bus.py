@@ -25,6 +25,7 @@ import time
 import uuid
 from decimal import Decimal
 
+import attrs
 import trio
 
 from mdp.bus import (
@@ -121,7 +122,9 @@ async def _throughput(count: int, batch: int) -> dict[str, float]:
     return out
 
 
-async def _latency(rate: int, seconds: float) -> dict[str, float]:
+async def _latency(
+    rate: int, seconds: float, producer_config: ProducerConfig, consumer_config: ConsumerConfig
+) -> dict[str, float]:
     instruments = _instruments()
     topics = await trio.to_thread.run_sync(_topics, instruments)
     per_tick = rate // 1000
@@ -132,13 +135,11 @@ async def _latency(rate: int, seconds: float) -> dict[str, float]:
     try:
         async with (
             open_kafka_consumer(
-                ConsumerConfig(), KAFKA, topics, group="bench-" + uuid.uuid4().hex
+                consumer_config, KAFKA, topics, group="bench-" + uuid.uuid4().hex
             ) as consumer,
-            open_kafka_producer(ProducerConfig(), KAFKA) as producer,
+            open_kafka_producer(producer_config, KAFKA) as producer,
             trio.open_nursery() as nursery,
         ):
-            while not consumer.assignment:  # noqa: ASYNC110 - set by librdkafka's callback
-                await trio.sleep(0.05)
 
             async def source() -> None:
                 nonlocal more
@@ -158,17 +159,20 @@ async def _latency(rate: int, seconds: float) -> dict[str, float]:
                     del pile[:]
                     await producer.send(batch)
 
-            async def reader() -> None:
+            async def reader_then_stop(scope: trio.CancelScope) -> None:
                 while len(latencies) < total:
                     fetched = await consumer.receive()
                     now = time.time_ns()
                     latencies.extend(now - r.receive_time_ns for r in fetched.records)
                     consumer.ack(fetched)
+                scope.cancel()
 
+            # The group is joined inside a fetch (librdkafka runs the callbacks there).
+            nursery.start_soon(reader_then_stop, nursery.cancel_scope)
+            while not consumer.assignment:  # noqa: ASYNC110 - set by librdkafka's callback
+                await trio.sleep(0.05)
             nursery.start_soon(source)
             nursery.start_soon(sender)
-            await reader()
-            nursery.cancel_scope.cancel()
     finally:
         await trio.to_thread.run_sync(delete_topics, KAFKA, topics)
     latencies.sort()
@@ -187,10 +191,24 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--linger-ms", type=float, help="producer linger.ms (default: config's)")
+    parser.add_argument("--fetch-wait-ms", type=int, help="consumer fetch.wait.max.ms")
+    parser.add_argument("--latency-only", action="store_true")
     args = parser.parse_args()
+    producer_config, consumer_config = ProducerConfig(), ConsumerConfig()
+    if args.linger_ms is not None:
+        producer_config = attrs.evolve(producer_config, linger_ms=args.linger_ms)
+    if args.fetch_wait_ms is not None:
+        consumer_config = attrs.evolve(consumer_config, fetch_wait_ms=args.fetch_wait_ms)
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores, shared)")
-    runs = [trio.run(_throughput, args.trades, args.batch) for _ in range(args.runs)]
-    lat = [trio.run(_latency, args.rate, args.seconds) for _ in range(args.runs)]
+    print(f"producer: {producer_config}\nconsumer: {consumer_config}")
+    runs = []
+    if not args.latency_only:
+        runs = [trio.run(_throughput, args.trades, args.batch) for _ in range(args.runs)]
+    lat = [
+        trio.run(_latency, args.rate, args.seconds, producer_config, consumer_config)
+        for _ in range(args.runs)
+    ]
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print()
     print("| figure | median | runs |")
@@ -203,6 +221,8 @@ def main() -> None:
         ("consume_wall", "consumer, trades/s wall clock"),
     ]:
         values = [r[key] for r in runs]
+        if not values:
+            continue
         shown = ", ".join(f"{v / 1000:.0f}k" for v in values)
         print(f"| {label} | {statistics.median(values) / 1000:.0f}k | {shown} |")
     for key in ("p50_ms", "p99_ms", "max_ms"):

@@ -1,7 +1,7 @@
 """The bus's settings: one attrs class per side, structured from ``etc/mdp/bus.toml``.
 
 Defaults are what a collector on one machine wants: batches of a thousand trades per Kafka
-message, a few milliseconds of linger (latency stays well under 10 ms at 10k records/s),
+message, half a millisecond of linger (the batches are large already; docs/bench-bus.md),
 lz4 (cheap on the CPU, halves the bytes of decimal strings), and the idempotent producer
 with ``acks=all``. Anything else librdkafka knows goes through ``extra`` unchanged.
 """
@@ -56,7 +56,7 @@ class ProducerConfig:
     """How records become Kafka messages and how hard the producer batches."""
 
     records_per_message: int = attrs.field(default=1000, validator=_positive)
-    linger_ms: float = attrs.field(default=2.0, validator=_not_negative)
+    linger_ms: float = attrs.field(default=0.5, validator=_not_negative)
     batch_bytes: int = attrs.field(default=1_048_576, validator=_positive)  # batch.size
     compression: Compression = Compression.LZ4
     queue_max_messages: int = attrs.field(default=100_000, validator=_positive)
@@ -97,6 +97,11 @@ class ConsumerConfig:
     # partitions of one topic) over the members is what balances a group.
     assignment_strategy: str = "roundrobin"
     session_timeout_ms: int = attrs.field(default=10_000, validator=_positive)
+    # Acknowledged positions are committed (asynchronously) at most this often, and
+    # always on a revoke and on close; a crash repeats at most this much more.
+    commit_interval: float = attrs.field(default=0.2, validator=_not_negative)
+    # How long the broker may hold a fetch that found nothing (fetch.wait.max.ms).
+    fetch_wait_ms: int = attrs.field(default=100, validator=_positive)
     close_timeout: float = attrs.field(default=10.0, validator=_positive)
     extra: dict[str, str] = attrs.field(factory=dict)
 
@@ -109,6 +114,7 @@ class ConsumerConfig:
             "auto.offset.reset": self.auto_offset_reset,
             "partition.assignment.strategy": self.assignment_strategy,
             "session.timeout.ms": self.session_timeout_ms,
+            "fetch.wait.max.ms": self.fetch_wait_ms,
             "topic.metadata.refresh.interval.ms": 5_000,  # a new topic joins a pattern soon
         }
         conf.update(self.extra)

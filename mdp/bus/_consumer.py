@@ -1,11 +1,12 @@
 """The Kafka consumer on Trio: a consumer group member with at-least-once commits.
 
 ``receive()`` returns a :class:`Fetched` batch; ``ack(fetched)`` says downstream has it,
-and only acknowledged positions are ever committed (asynchronously on the next fetch,
-synchronously on a revoke and on close). The contract is receive → hand on → ack →
-receive, so at a rebalance nothing is in flight: the revoke callback commits what was
-acknowledged for the partitions going away and forgets them, and the next owner starts
-from there — a restart or a rebalance can repeat only the uncommitted tail, never skip.
+and only acknowledged positions are ever committed (asynchronously at a fetch, at most
+every ``commit_interval``; synchronously on a revoke and on close). The contract is
+receive → hand on → ack → receive, so at a rebalance nothing is in flight: the revoke
+callback commits what was acknowledged for the partitions going away and forgets them,
+and the next owner starts from there — a restart or a rebalance can repeat only the
+uncommitted tail, never skip.
 
 Every librdkafka call runs in a worker thread (``trio.to_thread``), one at a time, so the
 consumer object is never used from two threads at once, and the rebalance callbacks run
@@ -22,6 +23,7 @@ dead-letter store with its topic, partition, offset and the reason, and consumpt
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -76,6 +78,7 @@ class KafkaConsumer:
         except KafkaException as exc:
             raise BusError(f"cannot create a Kafka consumer for {bootstrap}: {exc}") from None
         self._closed = False
+        self._last_commit = 0.0
 
     @property
     def assignment(self) -> set[TP]:
@@ -147,7 +150,10 @@ class KafkaConsumer:
     # -- the worker thread ---------------------------------------------------------------
 
     def _fetch(self) -> list[Any]:
-        self._commit(True)
+        now = time.monotonic()
+        if now - self._last_commit >= self.config.commit_interval:
+            self._last_commit = now
+            self._commit(True)
         kafka = self._kafka
         first = kafka.poll(self.config.poll_timeout)
         if first is None:

@@ -29,9 +29,10 @@ from collections import deque
 import attrs
 import trio
 
-from mdp.bus._config import load_bus_config
+from mdp.bus._config import bootstrap_servers, load_bus_config
 from mdp.bus._interface import open_consumer, open_producer
 from mdp.bus._stats import ConsumerStats, ProducerStats
+from mdp.bus._topics import configured_topics, ensure_topics
 from mdp.model import SourceStatus
 from mdp.supervision import Context, component
 
@@ -55,6 +56,9 @@ class ProducerArgs:
     bootstrap: str = ""  # overrides the file and $MDP_KAFKA_BOOTSTRAP
     bus: str = "default"  # the in-process bus's name (transport = "memory")
     batch: int = attrs.field(default=10_000, validator=_positive)  # records per receive
+    # Make the configured topics (kinds × the symbols file) before the first send, as
+    # `mdp kafka topics --ensure` does; an instance restart does it again (it is cheap).
+    ensure_topics: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -78,6 +82,9 @@ async def producer_worker(ctx: Context, *, task_status: trio.TaskStatus[None]) -
     recent: deque[SourceStatus] = ctx.memo.setdefault("statuses", deque(maxlen=_STATUS_KEPT))
     inbox = ctx.inputs[0]
     status_out = ctx.outputs[0] if ctx.outputs else None
+    if args.ensure_topics and args.transport == "kafka":
+        names = configured_topics(config.topics)
+        await ensure_topics(bootstrap_servers(config, args.bootstrap), names, config.topics)
 
     def on_status(status: SourceStatus) -> None:
         recent.append(status)

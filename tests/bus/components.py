@@ -9,7 +9,7 @@ import attrs
 import trio
 
 from mdp.supervision import Context, component
-from tests.bus.helpers import Arrivals
+from tests.bus.helpers import Arrivals, trades, unique_instruments
 
 
 @attrs.frozen(kw_only=True)
@@ -29,3 +29,28 @@ async def sink(ctx: Context, *, task_status: trio.TaskStatus[None]) -> None:
         arrived.add(batch)  # synchronous: acknowledged by the next receive
         if args.pause:
             await trio.sleep(args.pause)
+
+
+@attrs.frozen(kw_only=True)
+class TradesArgs:
+    exchange: str
+    count: int
+    batch: int = 1000
+    interval: float = 0.005
+
+
+@component("bustest.trades", args=TradesArgs)
+async def trade_source(ctx: Context, *, task_status: trio.TaskStatus[None]) -> None:
+    """``count`` trades over three symbols (ids 0, 1, 2… per symbol), position in memo."""
+    args: TradesArgs = ctx.args
+    instruments = unique_instruments(3, args.exchange)
+    out = ctx.outputs[0]
+    ctx.memo.setdefault("next", 0)
+    task_status.started()
+    while ctx.memo["next"] < args.count:
+        start = ctx.memo["next"]
+        stop = min(start + args.batch, args.count)
+        await out.send_batch(trades(instruments, start, stop))
+        ctx.memo["next"] = stop  # send_batch is all or nothing
+        await trio.sleep(args.interval)
+    await trio.sleep_forever()

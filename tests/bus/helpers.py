@@ -20,9 +20,9 @@ KAFKA = os.environ.get("MDP_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
 
 
-def unique_instruments(count: int = 3) -> list[Instrument]:
+def unique_instruments(count: int = 3, exchange: str = "") -> list[Instrument]:
     """Instruments on an exchange tag of their own: their topics belong to one test."""
-    exchange = "t" + uuid.uuid4().hex[:10]
+    exchange = exchange or "t" + uuid.uuid4().hex[:10]
     return [
         Instrument(
             exchange=exchange,
@@ -115,3 +115,13 @@ async def wait_until(condition: Callable[[], bool], interval: float = 0.05) -> N
     broker coming back) has no trio.Event to wait on."""
     while not condition():  # noqa: ASYNC110 - nothing to wait on but the condition itself
         await trio.sleep(interval)
+
+
+def symbols_file(instruments: Sequence[Instrument]) -> str:
+    """``instruments`` as an etc/mdp/symbols.toml."""
+    return "".join(
+        f'[[instrument]]\nexchange = "{i.exchange}"\nmarket = "spot"\n'
+        f'native_symbol = "{i.native_symbol}"\nbase = "{i.symbol.split("/")[0]}"\n'
+        f'quote = "{i.symbol.split("/")[1]}"\ntick = "{i.tick}"\nlot = "{i.lot}"\n\n'
+        for i in instruments
+    )
