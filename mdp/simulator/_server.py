@@ -184,6 +184,6 @@ async def _serve_websocket(hub: Hub, market: Market, stream: trio.SocketStream, 
         return
     await stream.send_all(ws.send(AcceptConnection()))
     connection = WsConnection(
-        hub, market, stream, ws, target.route, target.streams, target.combined
+        hub, market, stream, ws, target.route, target.streams, target.combined, target.microseconds
     )
     await connection.run()

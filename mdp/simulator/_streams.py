@@ -18,7 +18,36 @@ import orjson
 
 from mdp.simulator._instruments import Market
 
-__all__ = ["Request", "Route", "delivers", "parse_request", "parse_target", "reply_error"]
+__all__ = [
+    "Request",
+    "Route",
+    "delivers",
+    "in_microseconds",
+    "parse_request",
+    "parse_target",
+    "reply_error",
+]
+
+_TIME_KEYS = ("E", "T")
+
+
+def in_microseconds(payload: bytes) -> bytes:
+    """A payload with its millisecond times (``E``, ``T``, and ``T`` of a liquidation's
+    order) in microseconds, as Binance sends with ``timeUnit=MICROSECOND``. Only the
+    connections that asked pay for this re-encoding; a payload that is not a JSON object
+    (a malformed-frame fault) passes unchanged."""
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return payload
+    if not isinstance(data, dict):
+        return payload
+    for obj in (data, data.get("o")):
+        if isinstance(obj, dict):
+            for key in _TIME_KEYS:
+                if isinstance(obj.get(key), int):
+                    obj[key] *= 1000
+    return orjson.dumps(data)
 
 
 class Route(enum.Enum):
@@ -48,6 +77,7 @@ class Target:
     route: Route
     streams: tuple[str, ...]
     combined: bool
+    microseconds: bool = False  # ``timeUnit=MICROSECOND``
 
 
 def parse_target(market: Market, target: str) -> Target | None:
@@ -62,11 +92,13 @@ def parse_target(market: Market, target: str) -> Target | None:
             if path.startswith(prefix + "/"):
                 path, route = path[len(prefix) :], routed
                 break
+    query = parse_qs(parts.query)
+    micro = query.get("timeUnit", [""])[0].upper() in ("MICROSECOND", "MICROSECONDS")
     if path == "/stream":
-        raw = parse_qs(parts.query).get("streams", [""])[0]
-        return Target(route, tuple(s for s in raw.split("/") if s), combined=True)
+        raw = query.get("streams", [""])[0]
+        return Target(route, tuple(s for s in raw.split("/") if s), True, micro)
     if path == "/ws" or path.startswith("/ws/"):
-        return Target(route, tuple(s for s in path[4:].split("/") if s), combined=False)
+        return Target(route, tuple(s for s in path[4:].split("/") if s), False, micro)
     return None
 
 

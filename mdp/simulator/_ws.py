@@ -26,7 +26,14 @@ from mdp.simulator._faults import FrameFaults
 from mdp.simulator._inject import apply_to
 from mdp.simulator._instruments import Market
 from mdp.simulator._market import Frame
-from mdp.simulator._streams import Request, Route, delivers, parse_request, reply_error
+from mdp.simulator._streams import (
+    Request,
+    Route,
+    delivers,
+    in_microseconds,
+    parse_request,
+    reply_error,
+)
 
 if TYPE_CHECKING:
     from mdp.simulator._hub import Hub
@@ -59,6 +66,7 @@ class WsConnection:
         route: Route,
         streams: tuple[str, ...],
         combined: bool,
+        microseconds: bool = False,
     ) -> None:
         self.id = next(_ids)
         self.hub = hub
@@ -68,6 +76,7 @@ class WsConnection:
         self.ws = ws
         self.route = route
         self.combined = combined
+        self.microseconds = microseconds
         self.subs: dict[str, None] = dict.fromkeys(streams)  # ordered set
         self.delivered: frozenset[str] = frozenset()
         self._update_delivered()
@@ -190,6 +199,8 @@ class WsConnection:
                     continue
                 if self.faults:
                     frames = self.faults.apply(frames)
+                if self.microseconds:
+                    frames = [(name, in_microseconds(payload)) for name, payload in frames]
                 parts: list[bytes] = []
                 if self.combined:
                     for name, payload in frames:
@@ -257,6 +268,8 @@ class WsConnection:
 
     async def _shutdown_notice(self, grace: float, event_ms: int) -> None:
         data = orjson.dumps({"e": "serverShutdown", "E": event_ms})
+        if self.microseconds:
+            data = in_microseconds(data)
         if self.combined:
             data = b'{"stream":"!serverShutdown","data":' + data + b"}"
         await self.send_text(data)

@@ -201,3 +201,17 @@ async def test_rest_backfill_equals_ground_truth(start: Start, http: httpx.Async
         (a.id, a.price, a.qty, a.first_id, a.last_id) for a in aggs
     ]
     assert orjson.loads(orjson.dumps(body)) == body
+
+
+async def test_time_unit_microsecond(start: Start) -> None:
+    sim, address = await start()
+    url = address.spot_ws + "/stream?streams=btcusdt@trade/btcusdt@depth@100ms&timeUnit=MICROSECOND"
+    async with open_websocket_url(url) as ws:
+        trades = await data_of(ws, 3, "btcusdt@trade")
+        depth = await data_of(ws, 1, "btcusdt@depth@100ms")
+    truth = {t.id: t for t in sim.trades("BTCUSDT")}
+    for t in trades:
+        assert t["T"] == truth[t["t"]].time_ms * 1000  # µs, exactly the ms time × 1000
+        assert t["E"] % 1000 == 0
+        assert t["E"] >= t["T"]
+    assert depth[0]["E"] > 10**15
