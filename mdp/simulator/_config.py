@@ -108,6 +108,8 @@ class SimulatorConfig:
     pong_timeout_s: float = 60.0
     max_connection_s: float = 86400.0
     max_incoming_per_s: int = 5
+    max_connect_attempts: int = 300  # WebSocket handshakes per connect_window_s, per port
+    connect_window_s: float = 300.0
     max_streams: int = 1024
     send_queue: int = 512  # batches queued per connection before it is cut off as slow
     shutdown_grace_s: float = 1.0  # serverShutdown notice → close, when not given

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import TYPE_CHECKING
 
 import trio
@@ -69,6 +69,7 @@ class Hub:
         }
         self.max_connection_s = config.max_connection_s
         self.pending_faults: dict[Market, list[Fault]] = {m: [] for m in Market}
+        self._attempts: dict[Market, deque[float]] = {m: deque() for m in Market}
         self.stats: Counter[str] = Counter()
         self.close_reasons: Counter[str] = Counter()
         self.paused = False
@@ -88,6 +89,18 @@ class Hub:
         self.connections[conn.market].discard(conn)
         self.stats["connections_closed"] += 1
         self._dirty = True
+
+    def connect_attempt(self, market: Market, now: float) -> float:
+        """Count a handshake; 0 if allowed, else seconds until one would be (Binance:
+        300 connection attempts per 5 minutes per IP; the simulator counts per port)."""
+        attempts = self._attempts[market]
+        window = self.config.connect_window_s
+        while attempts and attempts[0] <= now - window:
+            attempts.popleft()
+        if len(attempts) >= self.config.max_connect_attempts:
+            return max(0.001, attempts[0] + window - now)
+        attempts.append(now)
+        return 0.0
 
     def mark_dirty(self) -> None:
         self._dirty = True

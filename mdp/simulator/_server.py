@@ -5,6 +5,7 @@ anything else is answered as HTTP/1.1 with keep-alive."""
 
 from __future__ import annotations
 
+import math
 import time
 from urllib.parse import parse_qsl, urlsplit
 
@@ -157,9 +158,15 @@ def _route(
     return 200, headers, orjson.dumps(obj)
 
 
-async def _reject(stream: trio.SocketStream, ws: WSConnection, status: int, msg: str) -> None:
+async def _reject(
+    stream: trio.SocketStream,
+    ws: WSConnection,
+    status: int,
+    msg: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     body = orjson.dumps({"code": -1000, "msg": msg})
-    headers = [_JSON, (b"content-length", str(len(body)).encode())]
+    headers = [_JSON, (b"content-length", str(len(body)).encode()), *(extra or [])]
     out = ws.send(RejectConnection(status_code=status, headers=headers, has_body=True))
     out += ws.send(RejectData(data=body))
     await stream.send_all(out)
@@ -170,6 +177,17 @@ async def _serve_websocket(hub: Hub, market: Market, stream: trio.SocketStream, 
     ws.receive_data(raw)
     request = next((e for e in ws.events() if isinstance(e, WsRequest)), None)
     if request is None:
+        return
+    wait = hub.connect_attempt(market, trio.current_time())
+    if wait:
+        hub.stats["connect_rejected"] += 1
+        await _reject(
+            stream,
+            ws,
+            429,
+            "Too many connection attempts.",
+            [(b"retry-after", b"%d" % math.ceil(wait))],
+        )
         return
     target = parse_target(market, request.target)
     if target is None:

@@ -15,7 +15,7 @@ from trio_websocket import open_websocket_url
 
 from mdp.simulator import Fault, FaultKind, Market, Simulator, SimulatorConfig
 from mdp.simulator._faults import FrameFaults
-from tests.simulator.conftest import Message, Ping, Start, messages, raw_client
+from tests.simulator.conftest import Message, Ping, RawClient, Start, messages, raw_client
 
 TRADES = "/ws/btcusdt@trade"
 
@@ -387,3 +387,21 @@ async def test_seeded_fault_schedule_over_the_wire_matches_ground_truth(
     assert len(set(truth) - set(ids)) == dropped
     assert len(ids) - len(set(ids)) == duplicated
     assert sorted(set(ids)) == [i for i in truth if i in set(ids)]
+
+
+async def test_connection_attempt_limit_answers_429(start: Start) -> None:
+    from wsproto.events import RejectConnection, Request
+
+    _, address = await start(max_connect_attempts=3, connect_window_s=60)
+    for _ in range(3):
+        async with raw_client(address.spot_port, TRADES):
+            pass
+    stream = await trio.open_tcp_stream("127.0.0.1", address.spot_port)
+    async with stream:
+        client = RawClient(stream)
+        await stream.send_all(client.ws.send(Request(host="127.0.0.1", target=TRADES)))
+        with trio.fail_after(5):
+            reject = await client.next_event(RejectConnection)
+    assert reject.status_code == 429
+    headers = dict(reject.headers)
+    assert 1 <= int(headers[b"retry-after"]) <= 60
