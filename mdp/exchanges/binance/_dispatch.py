@@ -1,8 +1,9 @@
 """One stream group's state and its hot loop: frames → records (sans-I/O).
 
-:meth:`GroupState.process` takes every payload of one read, decodes it with orjson,
-dispatches on the combined stream's name to a handler bound at start-up (no per-frame
-lookups beyond one dict get) and appends records to one output list. Continuity state
+:meth:`GroupState.process` takes every payload of one read, decodes the combined-stream
+envelope (msgspec, ``data`` left raw), dispatches on the stream's name to a handler bound
+at start-up (no per-frame lookups beyond one dict get), which decodes its own payload and
+appends records to one output list. Continuity state
 (trade trackers, book syncs) lives here, so both connections of a rollover feed the same
 trackers and the overlap is dropped by id. Work that needs I/O (a backfill, a snapshot)
 is only noted here, in ``backfills`` and ``snapshots``; the connection task starts it.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import orjson
 
 from mdp.exchanges._ws import Payload
@@ -23,15 +25,17 @@ from mdp.exchanges.binance._parse import (
     build_bbo,
     build_liquidation,
     build_mark,
+    envelope_decoder,
 )
 from mdp.exchanges.binance._trades import TradeTracker
 from mdp.model import Instrument, Record
 
 __all__ = ["GroupState"]
 
-Handler = Callable[[dict[str, Any], int, list[Record]], None]
+Handler = Callable[[Any, int, list[Record]], None]
 _loads = orjson.loads
 _JSONError = orjson.JSONDecodeError
+_DecodeError = msgspec.DecodeError
 _MS = 1_000_000
 
 
@@ -71,17 +75,23 @@ class GroupState:
             book = self.books[name] = BookSync(inst, name, self.args.futures)
             snapshots = self.snapshots
 
-            def depth(data: dict[str, Any], recv_ns: int, out: list[Record]) -> None:
-                book.on_event(DepthEvent(data, recv_ns), out)
+            def depth(raw: Any, recv_ns: int, out: list[Record]) -> None:
+                book.on_event(DepthEvent(_loads(memoryview(raw)), recv_ns), out)
                 if book.need_snapshot:
                     snapshots.append(book)
 
             return depth
         if kind == "bookTicker":
-            return lambda data, recv_ns, out: out.append(build_bbo(inst, data, recv_ns))
+            return lambda raw, recv_ns, out: out.append(
+                build_bbo(inst, _loads(memoryview(raw)), recv_ns)
+            )
         if kind == "markPrice":
-            return lambda data, recv_ns, out: out.extend(build_mark(inst, data, recv_ns))
-        return lambda data, recv_ns, out: out.append(build_liquidation(inst, data, recv_ns))
+            return lambda raw, recv_ns, out: out.extend(
+                build_mark(inst, _loads(memoryview(raw)), recv_ns)
+            )
+        return lambda raw, recv_ns, out: out.append(
+            build_liquidation(inst, _loads(memoryview(raw)), recv_ns)
+        )
 
     def process(
         self, payloads: list[Payload], recv_ns: int, now: float, out: list[Record]
@@ -89,18 +99,19 @@ class GroupState:
         """Parse one read's frames into ``out``; returns frames per stream (for metrics
         and liveness). Bad frames are collected in ``malformed``, never raised."""
         handlers = self.handlers
+        decode = envelope_decoder.decode
         counts: dict[str, int] = {}
         for raw in payloads:
             try:
-                msg = _loads(raw)
-                stream = msg["stream"]
+                env = decode(raw)
+                stream = env.stream
                 handler = handlers[stream]
-            except (_JSONError, KeyError, TypeError) as exc:
-                self._control(raw, msg if not isinstance(exc, _JSONError) else None, exc)
+            except (_DecodeError, KeyError):
+                self._control(raw)
                 continue
             try:
-                handler(msg["data"], recv_ns, out)
-            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                handler(env.data, recv_ns, out)
+            except (_DecodeError, _JSONError, KeyError, TypeError, ValueError) as exc:
                 self.malformed.append((raw, exc))
                 continue
             counts[stream] = counts.get(stream, 0) + 1
@@ -109,8 +120,13 @@ class GroupState:
             last[stream] = now
         return counts
 
-    def _control(self, raw: Payload, msg: Any, exc: Exception) -> None:
+    def _control(self, raw: Payload) -> None:
         """Not a data frame of ours: a reply, an error, ``serverShutdown`` or garbage."""
+        try:
+            msg = _loads(raw)
+        except _JSONError as exc:
+            self.malformed.append((raw, exc))
+            return
         if isinstance(msg, dict):
             if msg.get("stream") == "!serverShutdown" or msg.get("e") == "serverShutdown":
                 self.shutdown_notices += 1
@@ -121,7 +137,7 @@ class GroupState:
             if "code" in msg and "msg" in msg:
                 self.errors.append(msg)
                 return
-        self.malformed.append((raw, exc))
+        self.malformed.append((raw, ValueError(f"not a frame of this group's streams: {msg!r}")))
 
     def lag_ns(self, out: list[Record], recv_ns: int) -> int | None:
         """The newest record's exchange→receive lag, one sample per batch."""

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mdp.exchanges.binance._parse import build_trade
+from mdp.exchanges._ws import Payload
+from mdp.exchanges.binance._parse import agg_trade_decoder, build_trade, trade_decoder
 from mdp.model import PERFECT, Gap, Instrument, Record, Side, Trade
 from mdp.model import _records as _r
 from mdp.model._numbers import wire_decimals
@@ -40,31 +41,33 @@ class TradeTracker:
         self.opened: list[TradeTracker] = gaps if gaps is not None else []
         self.stream = stream
         self.id_key = id_key  # "t" or "a"
+        self._decode = (trade_decoder if id_key == "t" else agg_trade_decoder).decode
         self.next_id: int | None = None
         self.held: list[Trade] | None = None  # not None while a backfill is in flight
         self.gap: tuple[int, int] | None = None
         self.duplicates = 0
         self.gaps = 0
 
-    def on_payload(self, data: dict[str, Any], recv_ns: int, out: list[Record]) -> None:
+    def on_payload(self, raw: Payload, recv_ns: int, out: list[Record]) -> None:
         """Take one stream payload (the stream's handler). A gap it opens puts this
         tracker on the ``opened`` list for the caller to backfill (``self.gap``)."""
-        tid: int = data[self.id_key]
+        x = self._decode(raw)
+        tid: int = x.tid
         nxt = self.next_id
         if tid == nxt and self.held is None:  # the hot path: the Trade built inline
             o: Any = _new(_fields)
             o.instrument = self.inst
             o.receive_time_ns = recv_ns
-            e = data.get("E")
+            e = x.E
             o.exchange_time_ns = None if e is None else e * 1_000_000
-            o.match_time_ns = data["T"] * 1_000_000
+            o.match_time_ns = x.T * 1_000_000
             o.sequence = tid
             o.quality = PERFECT
             o.extra = ()
             o.trade_id = tid
-            o.price = _decimal(data["p"])
-            o.size = _decimal(data["q"])
-            o.side = _SELL if data["m"] else _BUY
+            o.price = _decimal(x.p)
+            o.size = _decimal(x.q)
+            o.side = _SELL if x.m else _BUY
             o.__class__ = Trade  # see build_trade: the private mutable twin becomes a Trade
             out.append(o)
             self.next_id = tid + 1
@@ -72,7 +75,8 @@ class TradeTracker:
         if nxt is not None and tid < nxt:
             self.duplicates += 1
             return
-        if self._slow(build_trade(self.inst, tid, data, recv_ns), out):
+        trade = build_trade(self.inst, tid, x.E, x.T, x.p, x.q, x.m, recv_ns)
+        if self._slow(trade, out):
             self.opened.append(self)
 
     def _slow(self, trade: Trade, out: list[Record]) -> bool:

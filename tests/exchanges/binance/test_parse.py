@@ -7,6 +7,8 @@ import random
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from mdp.exchanges._backoff import ReconnectBackoff
 from mdp.exchanges.binance import GroupState, StreamGroupArgs, TradeTracker
 from mdp.exchanges.binance import instruments_from_exchange_info as from_info
@@ -111,8 +113,8 @@ def test_instruments_from_exchange_info() -> None:
     assert dated == {}
 
 
-def _payload(tid: int) -> dict[str, Any]:
-    return {"E": 1, "T": 1, "t": tid, "p": "1", "q": "1", "m": False}
+def _payload(tid: int) -> bytes:
+    return orjson.dumps({"E": 1, "T": 1, "t": tid, "p": "1", "q": "1", "m": False})
 
 
 def test_tracker_holds_behind_a_gap_then_delivers_in_order() -> None:
