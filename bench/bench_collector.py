@@ -247,7 +247,7 @@ def parse_figures() -> None:
 
 def cost_figures() -> None:
     """Per-frame CPU cost of each layer, in process and without sockets: the websockets
-    protocol parsing 64 KiB reads, then GroupState.process (orjson, dispatch, continuity,
+    protocol parsing 64 KiB reads, then GroupState.process (msgspec, dispatch, continuity,
     Trade). Median and best of 15 passes over 4096 frames (the best is what a quiet core
     gives; the median what this machine gave)."""
     import base64
@@ -315,8 +315,8 @@ def cost_figures() -> None:
     total = 0.0
     for name, fn in (
         ("websockets protocol: 64 KiB reads → frames", parse_frames),
-        ("GroupState.process: orjson + dispatch + continuity + Trade", process),
-        ("(of which orjson.loads)", decode),
+        ("GroupState.process: msgspec + dispatch + continuity + Trade", process),
+        ("(for scale: orjson.loads of the same frames)", decode),
     ):
         samples = []
         for _ in range(15):
