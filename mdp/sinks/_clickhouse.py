@@ -19,13 +19,13 @@ import clickhouse_connect
 import polars as pl
 import trio
 
-from mdp.model import Record
+from mdp.model import Kind, Record
 from mdp.sinks._decimals import cast_decimals
 from mdp.sinks._errors import StoreUnavailable
-from mdp.sinks._frames import Rejected, build_frame, group_by_kind
+from mdp.sinks._frames import Rejected
 from mdp.sinks._migrate import migrate_clickhouse
 from mdp.sinks._schema import TABLES
-from mdp.sinks._sink import WriteResult, write_bisecting
+from mdp.sinks._sink import FrameRows, WriteResult, write_bisecting, write_records
 
 __all__ = ["ClickHouseSink", "connect_clickhouse"]
 
@@ -71,35 +71,37 @@ class ClickHouseSink:
     async def write(self, records: Sequence[Record]) -> WriteResult:
         return await trio.to_thread.run_sync(self.write_sync, records)
 
+    async def write_frame(self, kind: Kind, frame: pl.DataFrame) -> WriteResult:
+        return await trio.to_thread.run_sync(self.write_frame_sync, kind, frame)
+
     def write_sync(self, records: Sequence[Record]) -> WriteResult:
         """:meth:`write` on the calling thread (the benchmark uses it)."""
+        return write_records(records, self.write_frame_sync)
+
+    def write_frame_sync(
+        self, kind: Kind, frame: pl.DataFrame, items: Sequence[Any] | None = None
+    ) -> WriteResult:
+        """:meth:`write_frame` on the calling thread; ``items[i]`` is what row i is."""
         client = self._connection()
+        table = TABLES[kind]
+        rows: Sequence[Any] = FrameRows(frame) if items is None else items
+        frame, unfit = cast_decimals(table, frame)
         rejected: list[Rejected] = []
-        written = 0
-        for kind, group in group_by_kind(records).items():
-            table = TABLES[kind]
-            frame, kept, bad = build_frame(table, group)
-            rejected += bad
-            frame, unfit = cast_decimals(table, frame)
-            if unfit:
-                rejected += [(kept[i], reason) for i, reason in sorted(unfit.items())]
-                kept = [r for i, r in enumerate(kept) if i not in unfit]
-            frame = frame.with_columns(
-                pl.col("time_ns").cast(pl.Datetime("ns", "UTC")).alias("time")
-            )
+        if unfit:
+            rejected += [(rows[i], reason) for i, reason in sorted(unfit.items())]
+            rows = [r for i, r in enumerate(rows) if i not in unfit]
+        frame = frame.with_columns(pl.col("time_ns").cast(pl.Datetime("ns", "UTC")).alias("time"))
 
-            def insert(part: pl.DataFrame, name: str = table.name) -> None:
-                try:
-                    client.insert_arrow(name, part.to_arrow())
-                except (OverflowError, ValueError, TypeError):
-                    raise
-                except Exception as exc:
-                    raise StoreUnavailable(f"ClickHouse at {self.dsn}: {exc}") from exc
+        def insert(part: pl.DataFrame) -> None:
+            try:
+                client.insert_arrow(table.name, part.to_arrow())
+            except (OverflowError, ValueError, TypeError):
+                raise
+            except Exception as exc:
+                raise StoreUnavailable(f"ClickHouse at {self.dsn}: {exc}") from exc
 
-            failed = write_bisecting(frame, kept, insert, _rejection)
-            rejected += failed
-            written += len(kept) - len(failed)
-        return WriteResult(written, tuple(rejected))
+        failed = write_bisecting(frame, rows, insert, _rejection)
+        return WriteResult(frame.height - len(failed), (*rejected, *failed))
 
     def close(self) -> None:
         if self._client is not None:

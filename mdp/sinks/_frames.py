@@ -11,7 +11,7 @@ the batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
@@ -30,7 +30,7 @@ from mdp.model import (
     Side,
     SourceState,
 )
-from mdp.sinks._schema import TABLES, Column, Table
+from mdp.sinks._schema import TABLES, Table
 
 __all__ = ["Rejected", "build_frame", "group_by_kind", "record_from_row"]
 
@@ -47,8 +47,9 @@ _POLARS: dict[str, Any] = {
 }
 _CLASS: dict[Kind, type[Any]] = {cls.kind: cls for cls in RECORD_TYPES}
 
-Rejected = tuple[Record, str]
-"""A record a store would not take, and why."""
+Rejected = tuple[Any, str]
+"""A record (or, for a frame written directly, the row as a dict) a store would not take,
+and why."""
 
 
 def group_by_kind(records: Iterable[Record]) -> dict[Kind, list[Record]]:
@@ -58,58 +59,88 @@ def group_by_kind(records: Iterable[Record]) -> dict[Kind, list[Record]]:
     return groups
 
 
-def _event_time(record: Any) -> int:
-    if record.kind is Kind.CANDLE:
-        return int(record.open_time_ns)
-    if record.match_time_ns is not None:
-        return int(record.match_time_ns)
-    if record.exchange_time_ns is not None:
-        return int(record.exchange_time_ns)
-    return int(record.receive_time_ns)
+def _shared(values: list[Any]) -> tuple[pl.Series, list[Any]]:
+    """Codes (a UInt32 series) and the distinct objects, by identity: instruments, qualities
+    and decimals are shared objects (the wire decoder caches decimals), so converting the
+    few distinct ones and gathering in Rust beats converting every row in Python."""
+    if values and values.count(values[0]) == len(values):  # one instrument, all perfect
+        return pl.repeat(0, len(values), dtype=pl.UInt32, eager=True), values[:1]
+    ids = list(map(id, values))
+    first = dict(zip(ids, values, strict=True))
+    index = {i: n for n, i in enumerate(first)}
+    return pl.Series(list(map(index.__getitem__, ids)), dtype=pl.UInt32), list(first.values())
 
 
-def _levels(side: str, part: int) -> Callable[[Any], list[str]]:
-    def get(record: Any) -> list[str]:
-        return [str(level[part]) for level in getattr(record, side)]
-
-    return get
+def _gathered(codes: pl.Series, distinct: list[Any], dtype: Any) -> pl.Series:
+    return pl.Series(distinct, dtype=dtype).gather(codes)
 
 
-def _column_values(column: Column, records: Sequence[Any]) -> list[Any]:
-    name, type = column.name, column.type
-    if name in ("exchange", "market", "symbol", "native_symbol"):
-        cache: dict[Instrument, str] = {}
-        field = attrgetter(name if name != "market" else "market.value")
-        out = []
-        for r in records:
-            value = cache.get(r.instrument)
-            if value is None:
-                value = cache[r.instrument] = field(r.instrument)
-            out.append(value)
-        return out
-    if name == "time_ns":
-        return list(map(_event_time, records))
-    if name == "quality_level":
-        return [int(r.quality.level) for r in records]
-    if name == "quality_reasons":
-        return [",".join(r.quality.reasons) for r in records]
-    if name == "extra":
-        return [orjson.dumps(r.extra).decode() if r.extra else "" for r in records]
-    if type == "decs":
-        side, _, part = name.rpartition("_")
-        return list(map(_levels(side + "s", 0 if part == "prices" else 1), records))
-    values = list(map(attrgetter(name), records))
-    if type == "dec":
-        if column.nullable:
-            return [None if v is None else str(v) for v in values]
-        return list(map(str, values))
-    if type == "lc" and name in ("side", "state"):
-        return [v.value for v in values]
-    return values
+def _levels(records: Sequence[Any], side: str, part: int) -> list[list[str]]:
+    return [[str(level[part]) for level in getattr(r, side)] for r in records]
+
+
+def _series(records: Sequence[Any], table: Table) -> dict[str, pl.Series]:
+    columns: dict[str, pl.Series] = {}
+    n = len(records)
+    codes, instruments = _shared(list(map(attrgetter("instrument"), records)))
+    for name, get in [
+        ("exchange", attrgetter("exchange")),
+        ("market", attrgetter("market.value")),
+        ("symbol", attrgetter("symbol")),
+        ("native_symbol", attrgetter("native_symbol")),
+    ]:
+        columns[name] = _gathered(codes, [get(i) for i in instruments], pl.String)
+    for name in ("receive_time_ns", "exchange_time_ns", "match_time_ns", "sequence"):
+        columns[name] = pl.Series(list(map(attrgetter(name), records)), dtype=pl.Int64)
+    codes, qualities = _shared(list(map(attrgetter("quality"), records)))
+    columns["quality_level"] = _gathered(codes, [int(q.level) for q in qualities], pl.Int64)
+    reasons = [",".join(q.reasons) for q in qualities]
+    columns["quality_reasons"] = _gathered(codes, reasons, pl.String)
+    extras = list(map(attrgetter("extra"), records))
+    if any(extras):
+        json = [orjson.dumps(e).decode() if e else "" for e in extras]
+        columns["extra"] = pl.Series(json, dtype=pl.String)
+    else:
+        columns["extra"] = pl.repeat("", n, dtype=pl.String, eager=True)
+    for column in table.fields:
+        name = column.name
+        if column.type == "decs":
+            side, _, part = name.rpartition("_")
+            columns[name] = pl.Series(
+                _levels(records, side + "s", 0 if part == "prices" else 1),
+                dtype=pl.List(pl.String),
+            )
+            continue
+        values = list(map(attrgetter(name), records))
+        if column.type == "dec":
+            codes, distinct = _shared(values)
+            text: list[str | None] = [None if v is None else str(v) for v in distinct]
+            columns[name] = _gathered(codes, text, pl.String)
+        elif name in ("side", "state"):
+            codes, distinct = _shared(values)
+            columns[name] = _gathered(codes, [v.value for v in distinct], pl.String)
+        else:
+            columns[name] = pl.Series(values, dtype=_POLARS[column.type])
+    if table.kind is Kind.CANDLE:
+        event = columns["open_time_ns"]
+    else:
+        event = pl.select(
+            pl.coalesce(
+                columns["match_time_ns"], columns["exchange_time_ns"], columns["receive_time_ns"]
+            )
+        ).to_series()
+    columns["time_ns"] = event.alias("time_ns")
+    return {c.name: columns[c.name].alias(c.name) for c in table.columns}
 
 
 def _bad_int(value: Any) -> bool:
     return value is not None and not (_INT64[0] <= value <= _INT64[1])
+
+
+def _int_fields(record: Any, table: Table) -> list[tuple[str, Any]]:
+    names = ["receive_time_ns", "exchange_time_ns", "match_time_ns", "sequence"]
+    names += [c.name for c in table.fields if c.type in ("int", "ns")]
+    return [(name, getattr(record, name)) for name in names]
 
 
 def build_frame(
@@ -117,29 +148,24 @@ def build_frame(
 ) -> tuple[pl.DataFrame, Sequence[Record], list[Rejected]]:
     """The batch as a frame in table column order, the records its rows are, and the
     records that cannot be stored."""
-    columns = {c.name: (c, _column_values(c, records)) for c in table.columns}
-    rejected: list[Rejected] = []
     try:
-        return _frame(columns), records, rejected
+        return pl.DataFrame(list(_series(records, table).values())), records, []
     except (OverflowError, pl.exceptions.PolarsError, TypeError):
         pass
     # The slow path, only for a batch with a value out of range: find the rows.
-    bad: dict[int, str] = {}
-    for column, values in columns.values():
-        if column.type in ("int", "ns", "level"):
-            for i, v in enumerate(values):
-                if _bad_int(v) and i not in bad:
-                    bad[i] = f"{column.name}: {v} does not fit a signed 64-bit integer"
-    rejected = [(records[i], reason) for i, reason in sorted(bad.items())]
-    keep = [i for i in range(len(records)) if i not in bad]
-    trimmed = {n: (c, [values[i] for i in keep]) for n, (c, values) in columns.items()}
-    return _frame(trimmed), [records[i] for i in keep], rejected
-
-
-def _frame(columns: Mapping[str, tuple[Column, list[Any]]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        [pl.Series(name, values, dtype=_POLARS[c.type]) for name, (c, values) in columns.items()]
-    )
+    rejected: list[Rejected] = []
+    kept: list[Record] = []
+    for record in records:
+        bad = [(n, v) for n, v in _int_fields(record, table) if _bad_int(v)]
+        if bad:
+            name, value = bad[0]
+            rejected.append((record, f"{name}: {value} does not fit a signed 64-bit integer"))
+        else:
+            kept.append(record)
+    if not kept:
+        empty = {c.name: pl.Series(c.name, [], dtype=_POLARS[c.type]) for c in table.columns}
+        return pl.DataFrame(list(empty.values())), kept, rejected
+    return pl.DataFrame(list(_series(kept, table).values())), kept, rejected
 
 
 def _decimal(value: Any) -> Decimal:

@@ -22,6 +22,7 @@ sees each row once either way (``dedup=False`` shows the files as they are).
 
 from __future__ import annotations
 
+import datetime
 import fcntl
 import os
 import time
@@ -29,7 +30,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import quote
 
 import polars as pl
@@ -38,13 +39,14 @@ import trio
 from mdp.model import Kind, Record
 from mdp.sinks._decimals import cast_decimals
 from mdp.sinks._errors import StoreUnavailable
-from mdp.sinks._frames import Rejected, build_frame, group_by_kind
 from mdp.sinks._schema import TABLES, Table
-from mdp.sinks._sink import WriteResult
+from mdp.sinks._sink import FrameRows, WriteResult, write_records
 
 __all__ = ["ParquetLake"]
 
 _PARTITION = ("exchange", "market", "symbol")
+_DAY_NS = 86_400 * 10**9
+_EPOCH = datetime.date(1970, 1, 1)
 
 
 @contextmanager
@@ -109,31 +111,43 @@ class ParquetLake:
     async def write(self, records: Sequence[Record]) -> WriteResult:
         return await trio.to_thread.run_sync(self.write_sync, records)
 
+    async def write_frame(self, kind: Kind, frame: pl.DataFrame) -> WriteResult:
+        return await trio.to_thread.run_sync(self.write_frame_sync, kind, frame)
+
     def write_sync(self, records: Sequence[Record]) -> WriteResult:
         """:meth:`write` on the calling thread; compacts what it wrote when one is due."""
-        rejected: list[Rejected] = []
-        written = 0
-        try:
-            for kind, group in group_by_kind(records).items():
-                table = TABLES[kind]
-                frame, kept, bad = build_frame(table, group)
-                frame, unfit = cast_decimals(table, frame)
-                rejected += bad + [(kept[i], reason) for i, reason in sorted(unfit.items())]
-                written += self._write_frame(kind, frame)
-            if time.monotonic() - self._last_compaction >= self.compact_every_s:
+        result = write_records(records, self.write_frame_sync)
+        if time.monotonic() - self._last_compaction >= self.compact_every_s:
+            try:
                 self.compact_touched()
+            except OSError as exc:
+                raise StoreUnavailable(f"Parquet lake at {self.root}: {exc}") from exc
+        return result
+
+    def write_frame_sync(
+        self, kind: Kind, frame: pl.DataFrame, items: Sequence[Any] | None = None
+    ) -> WriteResult:
+        """:meth:`write_frame` on the calling thread; ``items[i]`` is what row i is."""
+        rows: Sequence[Any] = FrameRows(frame) if items is None else items
+        frame, unfit = cast_decimals(TABLES[kind], frame)
+        rejected = [(rows[i], reason) for i, reason in sorted(unfit.items())]
+        try:
+            written = self._write_frame(kind, frame)
         except OSError as exc:
             raise StoreUnavailable(f"Parquet lake at {self.root}: {exc}") from exc
         return WriteResult(written, tuple(rejected))
 
     def _write_frame(self, kind: Kind, frame: pl.DataFrame) -> int:
-        time_ = pl.col("time_ns").cast(pl.Datetime("ns", "UTC"))
-        frame = frame.with_columns(time_.alias("time"), time_.dt.strftime("%Y-%m-%d").alias("_d"))
+        frame = frame.with_columns(
+            pl.col("time_ns").cast(pl.Datetime("ns", "UTC")).alias("time"),
+            (pl.col("time_ns") // _DAY_NS).alias("_d"),  # the UTC date, as a day number
+        )
         stamp = time.time_ns()
-        for (exchange, market, symbol, date), part in frame.partition_by(
+        for (exchange, market, symbol, day), part in frame.partition_by(
             [*_PARTITION, "_d"], as_dict=True, maintain_order=True
         ).items():
-            directory = self.directory(kind, str(exchange), str(market), str(symbol), str(date))
+            date = (_EPOCH + datetime.timedelta(days=int(day))).isoformat()
+            directory = self.directory(kind, str(exchange), str(market), str(symbol), date)
             directory.mkdir(parents=True, exist_ok=True)
             name = f"part-{stamp}-{uuid.uuid4().hex[:12]}.parquet"
             _write_atomically(part.drop("_d"), directory / name, fsync=self.fsync)

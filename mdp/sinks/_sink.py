@@ -13,15 +13,16 @@ per sink, and the Trio loop never waits on I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, overload
 
 import attrs
 import polars as pl
 
-from mdp.model import Record
-from mdp.sinks._frames import Rejected
+from mdp.model import Kind, Record
+from mdp.sinks._frames import Rejected, build_frame, group_by_kind
+from mdp.sinks._schema import TABLES
 
-__all__ = ["Sink", "WriteResult", "write_bisecting"]
+__all__ = ["FrameRows", "Sink", "WriteResult", "write_bisecting", "write_records"]
 
 
 @attrs.frozen
@@ -45,16 +46,54 @@ class Sink(Protocol):
     async def write(self, records: Sequence[Record]) -> WriteResult:
         """Store ``records`` (idempotently); see the module docstring."""
 
+    async def write_frame(self, kind: Kind, frame: pl.DataFrame) -> WriteResult:
+        """Store a frame of one kind, in the columns ``build_frame`` makes (decimals as
+        strings, times as integer ns): the way in for a producer that has columns already
+        and no records (a column-decoding consumer, a backfill, a benchmark)."""
+
     def close(self) -> None:
         """Release the connection; synchronous, so it is safe in a cancelled cleanup."""
 
 
-T = TypeVar("T")
+class FrameRows(Sequence[dict[str, Any]]):
+    """A frame's rows as dicts, made only when asked for: what a rejection of a frame row
+    refers to (only the rejected ones are ever built)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> FrameRows: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | FrameRows:
+        if isinstance(index, slice):
+            return FrameRows(self.frame[index])
+        return self.frame.row(index, named=True)
+
+
+WriteFrame = Callable[[Kind, pl.DataFrame, Sequence[Any]], WriteResult]
+
+
+def write_records(records: Sequence[Record], write_frame: WriteFrame) -> WriteResult:
+    """Group by kind, build each kind's frame, write it; the results added up."""
+    written = 0
+    rejected: list[Rejected] = []
+    for kind, group in group_by_kind(records).items():
+        frame, kept, bad = build_frame(TABLES[kind], group)
+        result = write_frame(kind, frame, kept)
+        written += result.written
+        rejected += bad
+        rejected += result.rejected
+    return WriteResult(written, tuple(rejected))
 
 
 def write_bisecting(
     frame: pl.DataFrame,
-    records: Sequence[Record],
+    records: Sequence[Any],
     write: Callable[[pl.DataFrame], None],
     rejection: Callable[[BaseException], str | None],
 ) -> list[Rejected]:

@@ -58,7 +58,7 @@ async def test_a_rejected_row_is_dead_lettered_with_its_reason_and_its_neighbour
         store: Any = PostgresStore(dsn)
         spec = tree("sink.postgres", {"dsn": dsn, "flush_interval_s": 0.05})
         # PostgreSQL text cannot hold NUL: the server refuses the row inside the COPY.
-        refused = _liquidation("bad\x00status")
+        refused = attrs.evolve(_liquidation("bad\x00status"), receive_time_ns=NOW + 5)
         reason = "PostgreSQL: 22021"
     else:
         refused = attrs.evolve(good[1], trade_id=10**6, price=Decimal("1E-19"))  # 19 places

@@ -23,10 +23,10 @@ CREATE TABLE trades (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX trades_key ON trades (exchange, market, symbol, trade_id, time);
+CREATE INDEX trades_time ON trades USING brin (time);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('trades', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX trades_time ON trades (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('trades', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
 
 CREATE TABLE book_snapshots (
     exchange text NOT NULL,
@@ -50,10 +50,10 @@ CREATE TABLE book_snapshots (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX book_snapshots_key ON book_snapshots (exchange, market, symbol, last_update_id, time);
+CREATE INDEX book_snapshots_time ON book_snapshots USING brin (time);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('book_snapshots', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX book_snapshots_time ON book_snapshots (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('book_snapshots', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
 
 CREATE TABLE book_deltas (
     exchange text NOT NULL,
@@ -79,10 +79,10 @@ CREATE TABLE book_deltas (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX book_deltas_key ON book_deltas (exchange, market, symbol, final_update_id, time);
+CREATE INDEX book_deltas_time ON book_deltas USING brin (time);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('book_deltas', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX book_deltas_time ON book_deltas (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('book_deltas', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
 
 CREATE TABLE bbo (
     exchange text NOT NULL,
@@ -105,10 +105,10 @@ CREATE TABLE bbo (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX bbo_key ON bbo (exchange, market, symbol, time_ns, time);
+CREATE INDEX bbo_time ON bbo USING brin (time);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('bbo', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX bbo_time ON bbo (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('bbo', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
 
 CREATE TABLE funding (
     exchange text NOT NULL,
@@ -130,10 +130,10 @@ CREATE TABLE funding (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX funding_key ON funding (exchange, market, symbol, time_ns, time);
+CREATE INDEX funding_time ON funding USING brin (time);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('funding', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX funding_time ON funding (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('funding', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
 
 CREATE TABLE mark_prices (
     exchange text NOT NULL,
@@ -154,10 +154,10 @@ CREATE TABLE mark_prices (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX mark_prices_key ON mark_prices (exchange, market, symbol, time_ns, time);
+CREATE INDEX mark_prices_time ON mark_prices USING brin (time);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('mark_prices', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX mark_prices_time ON mark_prices (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('mark_prices', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
 
 CREATE TABLE liquidations (
     exchange text NOT NULL,
@@ -181,10 +181,10 @@ CREATE TABLE liquidations (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX liquidations_key ON liquidations (exchange, market, symbol, time_ns, side, price, size, time);
+CREATE INDEX liquidations_time ON liquidations USING brin (time);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('liquidations', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX liquidations_time ON liquidations (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('liquidations', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
 
 CREATE TABLE candles (
     exchange text NOT NULL,
@@ -212,10 +212,10 @@ CREATE TABLE candles (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX candles_key ON candles (exchange, market, symbol, interval_ns, open_time_ns, time);
+CREATE UNIQUE INDEX candles_key ON candles (exchange, market, symbol, time, interval_ns, open_time_ns);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('candles', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX candles_time ON candles (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('candles', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
 
 CREATE TABLE gaps (
     exchange text NOT NULL,
@@ -237,10 +237,10 @@ CREATE TABLE gaps (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX gaps_key ON gaps (exchange, market, symbol, stream, first_missing, last_missing, time);
+CREATE INDEX gaps_time ON gaps USING brin (time);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('gaps', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX gaps_time ON gaps (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('gaps', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
 
 CREATE TABLE resyncs (
     exchange text NOT NULL,
@@ -262,10 +262,10 @@ CREATE TABLE resyncs (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX resyncs_key ON resyncs (exchange, market, symbol, stream, time_ns, time);
+CREATE INDEX resyncs_time ON resyncs USING brin (time);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('resyncs', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX resyncs_time ON resyncs (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('resyncs', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
 
 CREATE TABLE source_status (
     exchange text NOT NULL,
@@ -286,7 +286,7 @@ CREATE TABLE source_status (
     time timestamptz NOT NULL
 );
 
-CREATE UNIQUE INDEX source_status_key ON source_status (exchange, market, symbol, stream, time_ns, state, time);
+CREATE INDEX source_status_time ON source_status USING brin (time);
 
-DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('source_status', 'time', chunk_time_interval => INTERVAL '1 day');
-ELSE CREATE INDEX source_status_time ON source_status (time); END IF; END $$;
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('source_status', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+END IF; END $$;
