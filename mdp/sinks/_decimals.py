@@ -28,36 +28,46 @@ def _unfit(text: pl.Expr) -> pl.Expr:
     return too_fine | overflow
 
 
+def _unfit_series(text: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The column cast, and where it does not fit. The regex runs only when a cheap test
+    (an exponent, or more than 18 characters after the point) finds a candidate."""
+    text = text.cast(pl.String)
+    cast = text.cast(DECIMAL, strict=False)
+    bad = cast.is_null() & text.is_not_null()
+    places = text.str.len_bytes().cast(pl.Int64) - text.str.find(".", literal=True) - 1
+    candidate = (text.str.contains("E", literal=True) | (places > SCALE)).fill_null(False)
+    if candidate.any():
+        bad = bad | pl.select(_unfit(pl.lit(text))).to_series().fill_null(False)
+    return cast, bad
+
+
 def cast_decimals(table: Table, frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[int, str]]:
     """``frame`` with its decimal columns as Decimal(38, 18), without the rows that do not
     fit; the reasons by row index in ``frame``."""
-    checks = []
-    names = []
+    flags: dict[str, pl.Series] = {}
+    casts: list[pl.Series] = []
     for column in table.columns:
         if column.type == "dec":
-            checks.append(_unfit(pl.col(column.name)).fill_null(False).alias(column.name))
+            cast, bad = _unfit_series(frame[column.name])
+            casts.append(cast)
         elif column.type == "decs":
-            checks.append(
-                pl.col(column.name).list.eval(_unfit(pl.element())).list.any().alias(column.name)
-            )
+            values = frame[column.name]
+            bad = pl.select(
+                pl.lit(values).list.eval(_unfit(pl.element())).list.any().fill_null(False)
+            ).to_series()
+            casts.append(values.cast(pl.List(DECIMAL)))
         else:
             continue
-        names.append(column.name)
-    bad: dict[int, str] = {}
-    if names:
-        flags = frame.select(checks)
-        any_bad = flags.select(pl.any_horizontal(pl.all()).alias("bad"))["bad"]
+        flags[column.name] = bad
+    reasons: dict[int, str] = {}
+    if flags:
+        any_bad = pl.select(pl.any_horizontal(list(flags.values()))).to_series()
         if any_bad.any():
             for i in any_bad.arg_true().to_list():
-                name = next(n for n in names if flags[n][i])
-                bad[i] = (
+                name = next(n for n, f in flags.items() if f[i])
+                reasons[i] = (
                     f"{name}: {frame[name][i]} does not fit Decimal({PRECISION}, {SCALE}) exactly"
                 )
             frame = frame.filter(~any_bad)
-    casts = []
-    for column in table.columns:
-        if column.type == "dec":
-            casts.append(pl.col(column.name).cast(DECIMAL))
-        elif column.type == "decs":
-            casts.append(pl.col(column.name).cast(pl.List(DECIMAL)))
-    return (frame.with_columns(casts) if casts else frame), bad
+            casts = [c.filter(~any_bad) for c in casts]
+    return (frame.with_columns(casts) if casts else frame), reasons
