@@ -178,8 +178,6 @@ class StreamGroup:
         self.state.backfills.clear()
         for book in self.state.snapshots:
             if id(book) not in self._in_flight and book.buffer:
-                if book.gaps and not book.live:
-                    pass
                 self._in_flight.add(id(book))
                 nursery.start_soon(self._snapshot, book)
         self.state.snapshots.clear()

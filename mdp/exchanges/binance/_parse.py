@@ -23,7 +23,6 @@ the docstring of ``mdp/model/_records.py``).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -237,7 +236,3 @@ def build_liquidation(inst: Instrument, data: dict[str, Any], recv_ns: int) -> L
         filled_size=None if filled is None else d(filled),
         status=str(o.get("X", "")),
     )
-
-
-def decimal_or_none(text: str | None) -> Decimal | None:
-    return None if text is None else _decimal(text)
