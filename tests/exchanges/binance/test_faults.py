@@ -231,3 +231,31 @@ async def test_weight_budget_is_shared_and_respected(nursery: trio.Nursery) -> N
     assert rest.used <= 300
     for symbol in SYMBOLS:
         h.assert_books_match(symbol)
+
+
+async def test_unfillable_trade_gap_is_published_with_its_range(nursery: trio.Nursery) -> None:
+    # The exchange keeps only the last 200 trades per symbol: a 2 s stall loses more than
+    # REST can give back, and exactly the missing ids must be reported.
+    h = await start(nursery, Simulator(sim_config(history=200)))
+    await _warm(h, 50)
+    h.sim.inject(Fault(FaultKind.STALL, seconds=2.0))
+    await h.wait_for(lambda: any(g.stream.endswith("@trade") for g in h.collected.gaps))
+    await _more(h, 50)
+    await h.settle(SYMBOLS)
+    for symbol in SYMBOLS:
+        ids = h.trade_ids(symbol)
+        assert ids == sorted(set(ids))
+        stream = f"{symbol.lower()}@trade"
+        missing = [
+            i
+            for g in h.collected.gaps
+            if g.stream == stream
+            for i in range(g.first_missing, g.last_missing + 1)
+        ]
+        assert missing, "the stall lost more than the history holds"
+        assert not set(missing) & set(ids)
+        assert sorted([*ids, *missing]) == list(range(ids[0], ids[-1] + 1))
+        truth = {t.id: t for t in h.sim.trades(symbol)}
+        for t in h.collected.trades[symbol]:
+            if t.trade_id in truth:
+                assert str(t.price) == truth[t.trade_id].price
