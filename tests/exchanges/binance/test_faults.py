@@ -259,3 +259,18 @@ async def test_unfillable_trade_gap_is_published_with_its_range(nursery: trio.Nu
         for t in h.collected.trades[symbol]:
             if t.trade_id in truth:
                 assert str(t.price) == truth[t.trade_id].price
+
+
+async def test_spot_agg_trades_backfilled_from_agg_trades(nursery: trio.Nursery) -> None:
+    h = await start(
+        nursery,
+        Simulator(sim_config()),
+        lambda a: group_spec("spot", a, streams=["aggTrade"]),
+    )
+    await _warm(h, 100)
+    h.sim.inject(Fault(FaultKind.DROP, count=15, stream="btcusdt@aggTrade"))
+    await _more(h, 100)
+    await h.settle(SYMBOLS, agg=True)
+    for symbol in SYMBOLS:
+        h.assert_trades_equal_truth(symbol, agg=True)
+    assert _backfilled(h) == 15
