@@ -101,7 +101,7 @@ class ConsumerConfig:
     # always on a revoke and on close; a crash repeats at most this much more.
     commit_interval: float = attrs.field(default=0.2, validator=_not_negative)
     # How long the broker may hold a fetch that found nothing (fetch.wait.max.ms).
-    fetch_wait_ms: int = attrs.field(default=100, validator=_positive)
+    fetch_wait_ms: int = attrs.field(default=10, validator=_positive)
     close_timeout: float = attrs.field(default=10.0, validator=_positive)
     extra: dict[str, str] = attrs.field(factory=dict)
 
