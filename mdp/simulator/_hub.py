@@ -6,14 +6,16 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, deque
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
+import orjson
 import trio
 
 from mdp.simulator._config import Fault, SimulatorConfig
 from mdp.simulator._instruments import Instrument, Market, instruments_for
 from mdp.simulator._limits import WeightLimiter
-from mdp.simulator._market import Frame, SymbolMarket, stream_names
+from mdp.simulator._market import ALL_MARKET_STREAMS, Frame, SymbolMarket, stream_names
 
 if TYPE_CHECKING:
     from mdp.simulator._ws import WsConnection
@@ -54,6 +56,7 @@ class Hub:
             market: {name for inst in insts for name in stream_names(inst)}
             for market, insts in self.instruments.items()
         }
+        self.known[Market.FUTURES].update(ALL_MARKET_STREAMS)
         self.prefixes: dict[str, bytes] = {}
         for names in self.known.values():
             for name in names:
@@ -125,6 +128,18 @@ class Hub:
 
     # -- the tick loop --------------------------------------------------------------------
 
+    @staticmethod
+    def _all_market(symbols: Iterable[SymbolMarket], batch: list[Frame]) -> None:
+        """``!markPrice@arr``: one frame per second with every symbol's update (the
+        symbols cross a second in the same tick: they share rate and clock)."""
+        merged: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for symbol_market in symbols:
+            for key, updates in symbol_market.all_market.items():
+                merged.setdefault(key, []).extend(updates)
+            symbol_market.all_market.clear()
+        for (stream, _), updates in sorted(merged.items(), key=lambda kv: kv[0][1]):
+            batch.append((stream, orjson.dumps(updates)))
+
     def publish(self, market: Market, batch: list[Frame]) -> None:
         """Hand one batch to every connection of ``market`` (slow ones get cut off)."""
         if batch:
@@ -162,4 +177,6 @@ class Hub:
                 batch: list[Frame] = []
                 for symbol_market in symbols.values():
                     symbol_market.advance(steps, batch)
+                if market is Market.FUTURES:
+                    self._all_market(symbols.values(), batch)
                 self.publish(market, batch)

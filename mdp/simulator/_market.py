@@ -24,7 +24,7 @@ from mdp.simulator._book import ASK, BID, Book
 from mdp.simulator._instruments import Instrument, Market, NumberScale
 from mdp.simulator._tape import AggTape, CheckpointLog, TradeTape
 
-__all__ = ["DEPTH_INTERVALS", "Frame", "SymbolMarket", "stream_names"]
+__all__ = ["ALL_MARKET_STREAMS", "DEPTH_INTERVALS", "Frame", "SymbolMarket", "stream_names"]
 
 Frame = tuple[str, bytes]
 """(stream name, rendered payload) — the unit the hub fans out."""
@@ -41,6 +41,8 @@ DEPTH_INTERVALS: dict[Market, dict[str, int]] = {
     },
 }
 _MARK_INTERVALS = {"@markPrice": 3000, "@markPrice@1s": 1000}
+FORCE_ARR = "!forceOrder@arr"
+ALL_MARKET_STREAMS = ("!markPrice@arr", "!markPrice@arr@1s", FORCE_ARR)  # futures only
 _FUNDING_MS = 8 * 3600 * 1000
 _MIN_LEVELS = 20
 _dumps = orjson.dumps
@@ -141,7 +143,16 @@ class SymbolMarket:
             _DepthWindow(s + suffix, ms, start_ms, self.update_id)
             for suffix, ms in DEPTH_INTERVALS[inst.market].items()
         ]
-        self.marks = [] if self.spot else [(s + k, v) for k, v in _MARK_INTERVALS.items()]
+        self.marks = (
+            []
+            if self.spot
+            else [
+                (s + k, v, "!markPrice@arr" + k[len("@markPrice") :])
+                for k, v in _MARK_INTERVALS.items()
+            ]
+        )
+        # all-market mark prices of this second, filled by every symbol, framed by the hub
+        self.all_market: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.funding = rng.randrange(-2000, 8000)  # in 1e-8
         self._next_second = (start_ms // 1000 + 1) * 1000
         self._next_boundary = min([w.next_ms for w in self.windows] + [self._next_second])
@@ -346,28 +357,39 @@ class SymbolMarket:
         w.start = len(log.uid)
 
     def _second(self, e: int, out: list[Frame]) -> None:
-        """Once per simulated second on futures: mark price, funding, liquidations."""
-        rng, book, inst = self.rng, self.book, self.inst
+        """Once per simulated second on futures: mark price, funding, liquidations. The
+        random draws never depend on who subscribed, so frames stay seed-determined."""
+        rng, book, inst, wanted = self.rng, self.book, self.inst, self.wanted
         self.funding = max(-75000, min(75000, self.funding + rng.randrange(-50, 51)))
+        liquidation = rng.random() < 0.3
+        sell = rng.random() < 0.5
+        size = 1 + int(rng.random() * self.fill_scale)
         mid2 = book.best_bid + book.best_ask  # twice the mid, in ticks
-        for stream, interval in self.marks:
-            if e % interval or stream not in self.wanted:
+        for stream, interval, arr in self.marks:
+            if e % interval or (stream not in wanted and arr not in wanted):
                 continue
             m8 = self._mark8
-            out.append((stream, _dumps({
+            msg = {
                 "e": "markPriceUpdate", "E": e, "s": inst.symbol,
                 "p": _half(m8, mid2), "i": _half(m8, mid2 - 1), "P": _half(m8, mid2 + 1),
                 "r": _rate8(self.funding), "T": (e // _FUNDING_MS + 1) * _FUNDING_MS,
-            })))  # fmt: skip
-        if rng.random() < 0.3 and self.s_force in self.wanted:
-            sell = rng.random() < 0.5
+            }  # fmt: skip
+            if stream in wanted:
+                out.append((stream, _dumps(msg)))
+            if arr in wanted:
+                self.all_market.setdefault((arr, e), []).append(msg)
+        if liquidation and (self.s_force in wanted or FORCE_ARR in wanted):
             price = book.best_bid - 3 if sell else book.best_ask + 3
-            qty = inst.qty.render(1 + int(rng.random() * self.fill_scale))
+            qty = inst.qty.render(size)
             p = inst.price.render(price)
-            out.append((self.s_force, _dumps({"e": "forceOrder", "E": e, "o": {
+            payload = _dumps({"e": "forceOrder", "E": e, "o": {
                 "s": inst.symbol, "S": "SELL" if sell else "BUY", "o": "LIMIT", "f": "IOC",
                 "q": qty, "p": p, "ap": p, "X": "FILLED", "l": qty, "z": qty, "T": e - 1,
-            }})))  # fmt: skip
+            }})  # fmt: skip
+            if self.s_force in wanted:
+                out.append((self.s_force, payload))
+            if FORCE_ARR in wanted:
+                out.append((FORCE_ARR, payload))
 
     # -- REST views -----------------------------------------------------------------------
 

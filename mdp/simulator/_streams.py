@@ -57,7 +57,7 @@ class Route(enum.Enum):
     FUTURES_MARKET = "futures/market"
 
 
-_MARKET_CLASS = ("@aggTrade", "@markPrice", "@forceOrder", "@kline")
+_MARKET_CLASS = ("@aggTrade", "markPrice", "forceOrder", "@kline")  # also !…@arr
 
 
 def delivers(route: Route, stream: str) -> bool:

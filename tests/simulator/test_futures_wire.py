@@ -4,6 +4,7 @@ bookTicker, aggTrade, markPrice with funding, forceOrder) and the fapi REST endp
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import httpx
 import orjson
@@ -11,7 +12,7 @@ import trio
 from trio_websocket import open_websocket_url
 
 from mdp.simulator import Market
-from tests.simulator.conftest import Start, data_of, is_number, on_step
+from tests.simulator.conftest import START_MS, Start, data_of, is_number, on_step
 
 _FUNDING_MS = 8 * 3600 * 1000
 
@@ -38,13 +39,21 @@ async def test_public_route_depth_and_book_ticker(start: Start) -> None:
         assert all(is_number(t[k]) for k in "bBaA")
 
 
+# Seed 4 with the clock 10 ms before a second: marks and liquidations within ~1 s.
+FAST_SECONDS = {"rate": 200, "seed": 4, "start_ms": START_MS + 990}
+
+
 async def test_market_route_agg_mark_force(start: Start) -> None:
-    _, address = await start(rate=200)
+    _, address = await start(**FAST_SECONDS)
     streams = "btcusdt@aggTrade/btcusdt@markPrice@1s/btcusdt@forceOrder"
+    need = {"btcusdt@aggTrade": 5, "btcusdt@markPrice@1s": 2, "btcusdt@forceOrder": 1}
+    got: dict[str, list[Any]] = {name: [] for name in need}
     async with open_websocket_url(address.futures_ws + "/market/stream?streams=" + streams) as ws:
-        aggs = await data_of(ws, 5, "btcusdt@aggTrade")
-        marks = await data_of(ws, 2, "btcusdt@markPrice@1s")
-        force = await data_of(ws, 1, "btcusdt@forceOrder")
+        with trio.fail_after(10):
+            while any(len(got[name]) < n for name, n in need.items()):
+                msg = orjson.loads(await ws.get_message())
+                got[msg["stream"]].append(msg["data"])
+    aggs, marks, force = (got[name] for name in need)
     for a in aggs:
         assert list(a) == ["e", "E", "s", "a", "p", "q", "f", "l", "T", "m"]  # no "M" on futures
         assert len(a["p"].split(".")[1]) == 2  # futures renders the tick's precision
@@ -114,3 +123,38 @@ async def test_fapi_rest(start: Start, http: httpx.AsyncClient) -> None:
     assert r.status_code == 400
     r = await http.get(address.futures_rest + "/fapi/v1/aggTrades?symbol=BTCUSDT&limit=3")
     assert [list(a) for a in r.json()] == [["a", "p", "q", "f", "l", "T", "m"]] * 3
+
+
+async def test_all_market_streams(start: Start) -> None:
+    _, address = await start(**FAST_SECONDS)
+    url = address.futures_ws + "/market/stream?streams=!markPrice@arr@1s/!forceOrder@arr"
+    got: dict[str, list[object]] = {"!markPrice@arr@1s": [], "!forceOrder@arr": []}
+    async with open_websocket_url(url) as ws:
+        with trio.fail_after(10):
+            while not all(got.values()):
+                msg = orjson.loads(await ws.get_message())
+                got[msg["stream"]].append(msg["data"])
+    updates: list[dict[str, str]] = got["!markPrice@arr@1s"][0]  # type: ignore[assignment]
+    force: list[dict[str, dict[str, str]]] = got["!forceOrder@arr"]  # type: ignore[assignment]
+    assert [u["s"] for u in updates] == ["BTCUSDT", "ETHUSDT"]  # every symbol, one frame
+    assert len({u["E"] for u in updates}) == 1
+    assert all(u["e"] == "markPriceUpdate" for u in updates)
+    assert force[0]["e"] == "forceOrder"
+    assert force[0]["o"]["s"] in ("BTCUSDT", "ETHUSDT")
+
+
+def test_subscriptions_never_change_the_market() -> None:
+    """What is rendered depends on who subscribed; what happens must not."""
+    from mdp.simulator._instruments import instruments_for
+    from mdp.simulator._market import SymbolMarket
+
+    inst = instruments_for(Market.FUTURES, ["BTCUSDT"])[0]
+    runs = []
+    for extra in ([], ["btcusdt@forceOrder", "btcusdt@markPrice@1s"]):
+        m = SymbolMarket(inst, seed=5, rate=1000, start_ms=1_770_000_000_000, history=10_000,
+                         checkpoints=0)  # fmt: skip
+        m.set_wanted(frozenset(["btcusdt@aggTrade", *extra]))
+        out: list[tuple[str, bytes]] = []
+        m.advance(5000, out)  # five simulated seconds
+        runs.append([p for s, p in out if s == "btcusdt@aggTrade"])
+    assert runs[0] == runs[1]
