@@ -274,3 +274,16 @@ async def test_spot_agg_trades_backfilled_from_agg_trades(nursery: trio.Nursery)
     for symbol in SYMBOLS:
         h.assert_trades_equal_truth(symbol, agg=True)
     assert _backfilled(h) == 15
+
+
+async def test_killed_worker_restarts_from_its_memo_and_backfills(nursery: trio.Nursery) -> None:
+    h = await start(nursery, Simulator(sim_config()))
+    await _warm(h)
+    node = next(n for n in h.supervisor.nodes if n.name == "spot")
+    state = node.memo["state"]
+    h.supervisor.kill("collector/spot")
+    await h.wait_for(lambda: node.restarts >= 1 and node.memo["group"].connections >= 1)
+    await trio.sleep(0.3)
+    await _more(h)
+    await _check(h)  # the restarted worker went on from the last id it delivered
+    assert node.memo["state"] is state  # trade positions and books survived the restart
