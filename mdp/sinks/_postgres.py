@@ -170,6 +170,10 @@ class PostgresSink:
                     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
                 with cur.copy(f"COPY _stage_{table.name} FROM STDIN (FORMAT csv)") as cp:
                     cp.write(data)
+                if table.version is None:
+                    # Look for stored twins through the BRIN index, never by scanning the
+                    # chunk: fresh chunks have no statistics, and a scan grows with the day.
+                    cur.execute("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
                 cur.execute(insert, window if table.version is None else None)
 
         try:
