@@ -16,11 +16,10 @@ import time
 from typing import Any
 
 import trio
-from prometheus_client import REGISTRY, start_http_server
 
 from mdp.exchanges.binance import totals
 from mdp.exchanges.binance._tree import collector_spec
-from mdp.metrics import TreeCollector, parse_address
+from mdp.metrics import serve_metrics
 from mdp.simulator import Simulator, SimulatorConfig
 from mdp.supervision import Supervisor
 
@@ -70,13 +69,9 @@ async def _main(args: argparse.Namespace) -> int:
                 print(f"simulator on {a.spot_ws} (spot), {a.futures_ws} (USD-M)", flush=True)
             root = Supervisor(collector_spec(symbols, markets=markets, urls=urls))
             server = None
-            if args.metrics:
-                # The collector's metrics live in prometheus-client's default registry;
-                # the tree's figures are added to it here.
-                host, port = parse_address(args.metrics)
-                REGISTRY.register(TreeCollector(root, "collector-binance"))
-                server, _ = start_http_server(port, addr=host)
-                print(f"metrics on http://{host}:{server.server_address[1]}/metrics", flush=True)
+            if args.metrics:  # the tree's figures and the collector's (register_collector)
+                server = serve_metrics(root, "collector-binance", args.metrics)
+                print(f"metrics on {server.url}", flush=True)
             try:
                 await nursery.start(root.run)
                 nursery.start_soon(_print_summaries, root)
@@ -86,8 +81,8 @@ async def _main(args: argparse.Namespace) -> int:
                 nursery.cancel_scope.cancel()
             finally:
                 if server is not None:
-                    server.shutdown()
-                    server.server_close()
+                    with trio.move_on_after(5, shield=True):
+                        await server.aclose()
     return 0
 
 

@@ -10,9 +10,15 @@ per-frame cost.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 from prometheus_client import Counter as PromCounter
 from prometheus_client import Gauge, Histogram
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from mdp.metrics import register_collector
+from mdp.supervision import Supervisor
 
 __all__ = [
     "BACKFILLED",
@@ -64,3 +70,21 @@ LIVENESS = PromCounter(
 
 totals: Counter[str] = Counter()
 """Process-wide totals: messages, gaps, backfilled, resyncs, reconnects, malformed, …"""
+
+_ALL: tuple[Collector, ...] = (
+    MESSAGES, LAG, GAPS, BACKFILLED, RESYNCS, RECONNECTS, MALFORMED, REST_WEIGHT,
+    REST_LIMITED, STREAM_STATE, LIVENESS,
+)  # fmt: skip
+
+
+class _Exported(Collector):
+    """The metrics above, in every role's /metrics (mdp.metrics.register_collector)."""
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in _ALL:
+            yield from metric.collect()
+
+
+@register_collector
+def _exported(root: Supervisor, role: str) -> Collector:
+    return _Exported()
