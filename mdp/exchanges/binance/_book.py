@@ -3,8 +3,9 @@
 
 Spot (rules as corrected 2025-11-12): buffer events, noting the first ``U``; fetch a
 snapshot, again if its ``lastUpdateId`` is below that first ``U``; drop buffered events
-with ``u <= lastUpdateId``; the first one left must have ``lastUpdateId`` within
-``[U-1; u]`` (``U <= lastUpdateId + 1``); then per event: ``u <= local`` is ignored,
+with ``u <= lastUpdateId``; the first one left must bridge the snapshot,
+``U <= lastUpdateId + 1 <= u`` (the doc's "``lastUpdateId`` inside ``[U;u]``", counting the
+event that starts right after it); then per event: ``u <= local`` is ignored,
 ``U > local + 1`` is a gap, anything else is applied and ``local = u``.
 
 USD-M futures: drop events with ``u < lastUpdateId``; the first must satisfy
