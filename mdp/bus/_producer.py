@@ -206,12 +206,21 @@ class KafkaProducer:
         await trio.to_thread.run_sync(self._poll_forever)
 
     async def _flush_and_close(self) -> int:
-        """Bounded: what is still queued after ``flush_timeout`` is reported undelivered
-        (its batch was not acknowledged, so the Inbox redelivers it to the next instance)."""
+        """Bounded: what is still queued after ``flush_timeout`` is purged, so it is
+        reported undelivered (its batch was not acknowledged, and the Inbox redelivers it
+        to the next instance). ``close()`` flushes without a bound, so it runs only once
+        nothing is left, and in a thread like every other call that can wait."""
+        kafka, timeout = self._kafka, self.config.flush_timeout
         left = -1
-        with trio.move_on_after(self.config.flush_timeout + 1, shield=True):
-            left = await trio.to_thread.run_sync(self._kafka.flush, self.config.flush_timeout)
-        self._kafka.close()
+        # The flushes bound themselves (threads cannot be cancelled); the scope's bound
+        # is only the style's rule that every shield has one.
+        with trio.move_on_after(timeout + 5, shield=True):
+            left = await trio.to_thread.run_sync(kafka.flush, timeout)
+            if left:
+                kafka.purge(in_queue=True, in_flight=True, blocking=False)
+                await trio.to_thread.run_sync(kafka.flush, 1.0)
+        with trio.move_on_after(5, shield=True):
+            await trio.to_thread.run_sync(kafka.close)
         return left
 
 
