@@ -50,7 +50,7 @@ def _insert_sql(table: Table) -> str:
     select = f"SELECT {columns}, {_time('time_ns')} FROM {stage}"
     if table.version is None:
         # Only rows whose natural key is not stored yet, looked for in the batch's own time
-        # window (a few chunks at most, BRIN-indexed): about half the server CPU of ON
+        # window (a few chunks at most, through the index on time): about half the server CPU of ON
         # CONFLICT on a unique index here (docs/bench-sinks.md). Writers of one instrument
         # take its advisory lock first, so two of them cannot both find a key absent.
         match = " AND ".join(f"d.{k} = s.{k}" for k in table.natural_key)
@@ -171,8 +171,9 @@ class PostgresSink:
                 with cur.copy(f"COPY _stage_{table.name} FROM STDIN (FORMAT csv)") as cp:
                     cp.write(data)
                 if table.version is None:
-                    # Look for stored twins through the BRIN index, never by scanning the
-                    # chunk: fresh chunks have no statistics, and a scan grows with the day.
+                    # Look for stored twins through the index on time, never by scanning
+                    # the chunk: fresh chunks have no statistics, and a scan grows with the
+                    # day. No JIT: it costs more than these statements take.
                     cur.execute("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
                 cur.execute(insert, window if table.version is None else None)
 

@@ -19,7 +19,7 @@ from tests.sinks.test_worker import tree, wait_written
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = str(REPO / "scripts" / "services")
-COUNT = 40_000
+COUNT = 60_000  # fed over ~6 s: longer than a stop takes, so the outage is mid-stream
 BATCH = 500
 
 
@@ -51,7 +51,7 @@ async def test_postgres_stopped_mid_stream_loses_and_duplicates_nothing(pg_dsn: 
         async def feed() -> None:
             for start in range(0, COUNT, BATCH):
                 await records.send_batch(sent[start : start + BATCH])
-                await trio.sleep(0.01)
+                await trio.sleep(0.04)
 
         nursery.start_soon(feed)
         with trio.fail_after(20):

@@ -23,7 +23,7 @@ CREATE TABLE trades (
     time timestamptz NOT NULL
 );
 
-CREATE INDEX trades_time ON trades USING brin (time);
+CREATE INDEX trades_time ON trades (time);
 
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('trades', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
 END IF; END $$;
@@ -50,7 +50,7 @@ CREATE TABLE book_snapshots (
     time timestamptz NOT NULL
 );
 
-CREATE INDEX book_snapshots_time ON book_snapshots USING brin (time);
+CREATE INDEX book_snapshots_time ON book_snapshots (time);
 
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('book_snapshots', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
 END IF; END $$;
@@ -79,7 +79,7 @@ CREATE TABLE book_deltas (
     time timestamptz NOT NULL
 );
 
-CREATE INDEX book_deltas_time ON book_deltas USING brin (time);
+CREATE INDEX book_deltas_time ON book_deltas (time);
 
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('book_deltas', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
 END IF; END $$;
@@ -105,7 +105,7 @@ CREATE TABLE bbo (
     time timestamptz NOT NULL
 );
 
-CREATE INDEX bbo_time ON bbo USING brin (time);
+CREATE INDEX bbo_time ON bbo (time);
 
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('bbo', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
 END IF; END $$;
@@ -130,7 +130,7 @@ CREATE TABLE funding (
     time timestamptz NOT NULL
 );
 
-CREATE INDEX funding_time ON funding USING brin (time);
+CREATE INDEX funding_time ON funding (time);
 
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('funding', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
 END IF; END $$;
@@ -154,7 +154,7 @@ CREATE TABLE mark_prices (
     time timestamptz NOT NULL
 );
 
-CREATE INDEX mark_prices_time ON mark_prices USING brin (time);
+CREATE INDEX mark_prices_time ON mark_prices (time);
 
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('mark_prices', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
 END IF; END $$;
@@ -181,7 +181,7 @@ CREATE TABLE liquidations (
     time timestamptz NOT NULL
 );
 
-CREATE INDEX liquidations_time ON liquidations USING brin (time);
+CREATE INDEX liquidations_time ON liquidations (time);
 
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('liquidations', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
 END IF; END $$;
@@ -237,7 +237,7 @@ CREATE TABLE gaps (
     time timestamptz NOT NULL
 );
 
-CREATE INDEX gaps_time ON gaps USING brin (time);
+CREATE INDEX gaps_time ON gaps (time);
 
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('gaps', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
 END IF; END $$;
@@ -262,7 +262,7 @@ CREATE TABLE resyncs (
     time timestamptz NOT NULL
 );
 
-CREATE INDEX resyncs_time ON resyncs USING brin (time);
+CREATE INDEX resyncs_time ON resyncs (time);
 
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('resyncs', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
 END IF; END $$;
@@ -286,7 +286,7 @@ CREATE TABLE source_status (
     time timestamptz NOT NULL
 );
 
-CREATE INDEX source_status_time ON source_status USING brin (time);
+CREATE INDEX source_status_time ON source_status (time);
 
 DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN PERFORM create_hypertable('source_status', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
 END IF; END $$;
