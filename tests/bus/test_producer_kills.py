@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from mdp.bus import ConsumerConfig, open_kafka_consumer
+from mdp.bus import BusCollector, ConsumerConfig, open_kafka_consumer
 from mdp.control import ControlClient
 from mdp.supervision._notify import Notifier
 from mdp.supervision._role import load_role
@@ -83,6 +83,12 @@ async def test_producer_killed_mid_stream_redelivers_its_batch_nothing_lost(
                     await wait_until(lambda: source.memo["next"] == TOTAL and not channel.depth)
                     await wait_until(lambda: not producer.inboxes[0].in_flight)
                 nodes = {n["path"]: n for n in (await ctl.request("tree"))["nodes"]}
+                figures = {
+                    sample.name: sample.value
+                    for family in BusCollector(running.root, "publish").collect()
+                    for sample in family.samples
+                    if sample.labels["path"] == "publish/producer"
+                }
                 await ctl.request("stop")
 
         arrived = Arrivals()
@@ -108,3 +114,5 @@ async def test_producer_killed_mid_stream_redelivers_its_batch_nothing_lost(
         for _, size in arrived.replays(instrument.symbol):  # and never a gap
             assert size <= INBOX_BATCH, "only a redelivered batch comes twice"
     assert arrived.total - TOTAL <= kills * INBOX_BATCH
+    assert figures["mdp_bus_producer_records_total"] == stats.records  # /metrics sees it
+    assert figures["mdp_bus_producer_delivery_errors_total"] == 0
