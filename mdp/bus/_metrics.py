@@ -1,6 +1,8 @@
 """Prometheus figures of the bus workers, read from their nodes' memos at scrape time:
 records and bytes delivered or consumed, delivery and broker errors, time blocked on a full
-local queue, dead letters, commits and rebalances."""
+local queue, dead letters, commits and rebalances. Registered with
+``mdp.metrics.register_collector``, so every role's ``/metrics`` has them once
+``mdp.bus`` is imported."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from mdp.bus._stats import ConsumerStats, ProducerStats
+from mdp.metrics import register_collector
 from mdp.supervision import Supervisor
 
 __all__ = ["BusCollector"]
@@ -34,6 +37,7 @@ _CONSUMER = {
 }
 
 
+@register_collector
 class BusCollector(Collector):
     def __init__(self, root: Supervisor, role: str) -> None:
         self.root = root
