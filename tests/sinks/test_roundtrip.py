@@ -4,6 +4,7 @@ once: exact decimals (sums of price × size to the last digit), nanosecond times
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal, localcontext
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     return LakeStore(tmp_path / "lake")
 
 
-def exact_notional(records: list[Record]) -> Decimal:
+def exact_notional(records: Sequence[Record]) -> Decimal:
     """Σ price × size with no rounding (the default context keeps 28 digits)."""
     with localcontext(prec=200):
         return sum((t.price * t.size for t in records if isinstance(t, Trade)), Decimal(0))

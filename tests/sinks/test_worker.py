@@ -12,7 +12,7 @@ import pytest
 import trio
 
 import mdp.sinks  # noqa: F401  (registers the sink.* components)
-from mdp.model import Kind, Liquidation, Side
+from mdp.model import Kind, Liquidation, Record, Side
 from mdp.sinks import SinkStats
 from mdp.supervision import ChannelSpec, MemoryDeadLetters, Supervisor, SupervisorSpec, WorkerSpec
 from tests.sinks._stores import ClickHouseStore, LakeStore, PostgresStore
@@ -58,7 +58,7 @@ async def test_a_rejected_row_is_dead_lettered_with_its_reason_and_its_neighbour
         store: Any = PostgresStore(dsn)
         spec = tree("sink.postgres", {"dsn": dsn, "flush_interval_s": 0.05})
         # PostgreSQL text cannot hold NUL: the server refuses the row inside the COPY.
-        refused = attrs.evolve(_liquidation("bad\x00status"), receive_time_ns=NOW + 5)
+        refused: Record = attrs.evolve(_liquidation("bad\x00status"), receive_time_ns=NOW + 5)
         reason = "PostgreSQL: 22021"
     else:
         refused = attrs.evolve(good[1], trade_id=10**6, price=Decimal("1E-19"))  # 19 places
