@@ -21,7 +21,6 @@ import pytest
 import trio
 import trio.lowlevel
 
-from mdp._exceptions import ControlError
 from mdp.cleaning._metrics import CleaningCollector
 from mdp.control import ControlClient
 from mdp.instruments import load_symbols
@@ -30,6 +29,7 @@ from mdp.supervision import Context, component
 from mdp.supervision._notify import Notifier
 from mdp.supervision._role import load_role
 from mdp.supervision._runtime import RunningRole, run_role
+from tests.chaos import kill_until
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = Path(__file__).parent / "roles" / "chaos.toml"
@@ -145,7 +145,6 @@ async def test_stages_killed_at_random_lose_and_duplicate_nothing(
             )
         )
         sink = running.root.find("chaos/sink").memo  # type: ignore[union-attr]
-        kills = refused = 0
         async with await ControlClient.connect(running.control_socket) as ctl:
             nodes = (await ctl.request("tree"))["nodes"]
             stages = [
@@ -155,17 +154,10 @@ async def test_stages_killed_at_random_lose_and_duplicate_nothing(
             ]
             assert len(stages) == 6
             with trio.fail_after(120):
-                while sink["received"] < good:
-                    try:
-                        await ctl.request("kill", rng.choice(stages))
-                    except ControlError as exc:
-                        if "is not running" not in str(exc):  # i.e. in its backoff
-                            raise
-                        refused += 1
-                        await trio.sleep(0.0005)
-                        continue
-                    kills += 1
-                    await trio.sleep(rng.uniform(0, 0.004))
+                count = await kill_until(
+                    ctl, stages, rng, lambda: sink["received"] >= good, max_pause=0.004
+                )
+            kills, refused = count.kills, count.refused
             stats = (await ctl.request("stats"))["stats"]
             metrics = {
                 (s.name, tuple(sorted(s.labels.items()))): s.value

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import trio
 
-from mdp._exceptions import ControlError
 from mdp.control import ControlClient
 from mdp.supervision._notify import Notifier
 from mdp.supervision._role import load_role
 from mdp.supervision._runtime import RunningRole, run_role
+from tests.chaos import kill_until
 
 ROLES = Path(__file__).parent / "roles"
 ITEMS = 100_000
@@ -52,23 +52,15 @@ async def test_every_item_arrives_once_and_in_order_while_workers_are_killed(
             )
         )
         sink = running.root.find("chaos/sink").memo  # type: ignore[union-attr]
-        kills = refused = 0
         async with await ControlClient.connect(running.control_socket) as ctl:
             nodes = (await ctl.request("tree"))["nodes"]
             workers = [n["path"] for n in nodes if n["kind"] == "worker"]
             assert len(workers) == 4
             with trio.fail_after(60):
-                while sink["received"] < ITEMS:
-                    try:
-                        await ctl.request("kill", rng.choice(workers))
-                    except ControlError as exc:
-                        if "is not running" not in str(exc):  # i.e. in its backoff
-                            raise
-                        refused += 1
-                        await trio.sleep(0.0002)
-                        continue
-                    kills += 1
-                    await trio.sleep(rng.uniform(0, 0.003))
+                count = await kill_until(
+                    ctl, workers, rng, lambda: sink["received"] >= ITEMS, max_pause=0.003
+                )
+            kills, refused = count.kills, count.refused
             nodes = {n["path"]: n for n in (await ctl.request("tree"))["nodes"]}
             stats = (await ctl.request("stats"))["stats"]
             await ctl.request("stop")
