@@ -16,10 +16,14 @@
 The producer takes its next batch only after every record of the previous one was
 acknowledged by the broker: taking it is what acknowledges the previous one to the Inbox,
 so a killed producer's unacknowledged batch goes to its next instance (at least once; a
-batch the broker had in part comes twice). The consumer acknowledges a fetch once its
-records are in the output channel, which the supervisor owns and which outlives both
-workers; only acknowledged positions are committed, so a killed consumer's next instance
-(or the group member that takes its partitions) repeats at most the uncommitted tail.
+batch the broker had in part comes twice).
+
+The consumer commits a fetch only once downstream acknowledged it (``ack = "downstream"``,
+the default): the workers reading its output channel have taken its records and asked for
+their next batch (see ``_downstream.py``). Offsets are then committed only after the sink
+wrote, as ARCHITECTURE.md asks, and a crash of the whole process repeats what was in the
+channel instead of losing it. ``ack = "channel"`` commits once the records are in the
+channel (which the supervisor owns and which outlives both workers, but not the process).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import attrs
 import trio
 
 from mdp.bus._config import bootstrap_servers, load_bus_config
+from mdp.bus._downstream import DownstreamAcks
 from mdp.bus._interface import open_consumer, open_producer
 from mdp.bus._stats import ConsumerStats, ProducerStats
 from mdp.bus._topics import configured_topics, ensure_topics
@@ -42,6 +47,11 @@ __all__ = ["ConsumerArgs", "ProducerArgs"]
 def _transport(_: object, attribute: attrs.Attribute[str], value: str) -> None:
     if value not in ("kafka", "memory"):
         raise ValueError(f"{attribute.name} must be 'kafka' or 'memory', not {value!r}")
+
+
+def _ack_mode(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in ("downstream", "channel"):
+        raise ValueError(f"{attribute.name} must be 'downstream' or 'channel', not {value!r}")
 
 
 def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -69,9 +79,14 @@ class ConsumerArgs:
     transport: str = attrs.field(default="kafka", validator=_transport)
     bootstrap: str = ""
     bus: str = "default"
+    # When a fetch counts as done (and may be committed): "downstream" once the workers
+    # reading the output channel have acknowledged its records, "channel" once it is in
+    # the channel (which survives restarts, but not the process).
+    ack: str = attrs.field(default="downstream", validator=_ack_mode)
 
 
 _STATUS_KEPT = 100
+_SETTLE_INTERVAL = 0.02  # seconds between looks at downstream's progress
 
 
 @component("bus.producer", args=ProducerArgs)
@@ -125,9 +140,31 @@ async def consumer_worker(ctx: Context, *, task_status: trio.TaskStatus[None]) -
         path=ctx.path,
         stats=stats,
     ) as consumer:
-        task_status.started()
-        while True:
-            fetched = await consumer.receive()
-            await out.send_batch(fetched.records)  # all or nothing
-            consumer.ack(fetched)  # no checkpoint between the send and the ack
-            ctx.memo["assignment"] = sorted(consumer.assignment)
+        if args.ack == "channel":
+            task_status.started()
+            while True:
+                fetched = await consumer.receive()
+                await out.send_batch(fetched.records)  # all or nothing
+                consumer.ack(fetched)  # no checkpoint between the send and the ack
+                ctx.memo["assignment"] = sorted(consumer.assignment)
+        acks = DownstreamAcks(ctx, out)
+
+        def settle() -> None:
+            for done in acks.settled():
+                consumer.ack(done)
+
+        async def settle_forever() -> None:
+            while True:
+                settle()
+                await trio.sleep(_SETTLE_INTERVAL)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(settle_forever)
+            task_status.started()
+            while True:
+                fetched = await consumer.receive()
+                await out.send_batch(fetched.records)  # all or nothing
+                acks.sent(fetched)  # no checkpoint between the send and this
+                settle()
+                ctx.memo["assignment"] = sorted(consumer.assignment)
+                ctx.memo["unacknowledged"] = len(acks)

@@ -1,10 +1,9 @@
 """Consumers killed mid-stream through the control socket, on Kafka and on the in-process
 bus: nothing is lost, and what comes twice is only the uncommitted tail of a killed
-member (at most one fetch), replayed in order. In practice nothing comes twice: a killed
-member's fetch in hand never reached the channel (``send_batch`` is all or nothing), and
-its cleanup commits what it had acknowledged before it leaves the group; a tail would be
-left only by a process that dies without cleanup (then at most one fetch, since commits
-go out at every fetch).
+member, replayed in order. A consumer commits a fetch only once the sink has acknowledged
+its records (``ack = "downstream"``), so the tail is what was in the channel or in the
+sink's hands at the kill, plus the fetch the consumer held: it is read again by whoever
+owns the partition next.
 
 Two ``bus.consumer`` workers of one group feed a sink in a role run with ``run_role``;
 the test produces while it kills them in turn with ``kill PATH`` on the control socket.
@@ -42,6 +41,9 @@ BATCH = 1500
 KILLS = 8
 MEMORY_FETCH = 1000  # records per in-process fetch
 KAFKA_FETCH = 10 * 100  # max_messages × records_per_message of tests/bus/bus.toml
+# Not yet acknowledged by the sink at any moment: the channel (roles/consumers.toml), the
+# sink's batch in hand, and the fetch a consumer holds.
+UNACKNOWLEDGED = 4000 + 500
 
 
 def _role_file(tmp_path: Path, transport: str, bus: str, topics: list[str], group: str) -> Path:
@@ -140,6 +142,7 @@ async def test_consumers_killed_mid_stream_lose_nothing_and_repeat_only_the_tail
         assert sorted(set(ids)) == list(range(expected)), "nothing lost"
         replays = arrived.replays(instrument.symbol)  # also checks there is never a gap
         print(f"  {instrument.symbol}: replays (from id, how many) {replays}")
-        assert all(size <= fetch for _, size in replays), "only the uncommitted tail again"
+        tail = UNACKNOWLEDGED + fetch
+        assert all(size <= tail for _, size in replays), "only the uncommitted tail again"
         assert len(replays) <= 2 * kills
-    assert duplicates <= 2 * kills * fetch
+    assert duplicates <= 2 * kills * (UNACKNOWLEDGED + fetch)
