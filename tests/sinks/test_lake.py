@@ -119,3 +119,12 @@ async def test_compaction_swaps_only_when_no_reader_is_listing(tmp_path: Path) -
     assert len(after) == 1
     assert after[0].startswith("compact-")
     assert lake.read(Kind.TRADE, dedup=False).height == 3 * BATCH
+
+
+def test_a_file_being_written_is_invisible_to_readers(tmp_path: Path) -> None:
+    lake = ParquetLake(tmp_path / "lake", fsync=False)
+    lake.write_sync(trades(1, 101))
+    (directory,) = lake.partitions(Kind.TRADE)
+    (directory / ".part-1-abc.parquet.tmp").write_bytes(b"PAR1 half a file")  # a writer mid-way
+    assert lake.read(Kind.TRADE, dedup=False).height == 100
+    assert lake.compact(Kind.TRADE, directory, min_files=1) == 0  # one complete file: nothing

@@ -84,6 +84,16 @@ async def test_the_same_batch_twice_is_stored_once(store: Store) -> None:
         assert store.raw_count(Kind.TRADE) == len(got)
         (row,) = store.query("SELECT sum(price * size) AS s FROM trades")
         assert row["s"] == want_sum
+        # time is the event time truncated to µs, exactly (extract gives numeric).
+        (row,) = store.query(
+            "SELECT count(*) AS n FROM trades "
+            "WHERE (extract(epoch FROM time) * 1000000)::bigint <> time_ns / 1000"
+        )
+        assert row["n"] == 0
+    if isinstance(store, ClickHouseStore):
+        assert store.raw_count(Kind.TRADE) >= len(got)  # copies until a merge (may be done)
+        store.query("OPTIMIZE TABLE trades FINAL")
+        assert store.raw_count(Kind.TRADE) == len(got)
     if isinstance(store, LakeStore):
         assert store.raw_count(Kind.TRADE) > len(got)  # copies in the files until compaction
         assert store.lake.compact_all(min_files=2) > 0
