@@ -66,6 +66,12 @@ class _Connection:
                 with trio.fail_after(10):
                     while sub_id not in g.state.acks:
                         await g.handle(await ws.receive_batch(), self)
+                        refused = [e for e in g.state.errors if e.get("id") == sub_id]
+                        if refused:  # a configuration error: retrying cannot help
+                            raise ExchangeError(
+                                f"{g.url}: SUBSCRIBE refused: {refused[0].get('msg')}; "
+                                "check the group's streams and symbols"
+                            )
                 now = trio.current_time()
                 self.opened = now
                 for name in names:
