@@ -5,6 +5,7 @@ what the collector published equal the simulator's at its checkpoints."""
 from __future__ import annotations
 
 import trio
+from prometheus_client import REGISTRY
 
 from mdp.model import QualityLevel, Reason, SourceState
 from mdp.simulator import Fault, FaultKind, Simulator
@@ -167,6 +168,8 @@ async def test_book_gap_publishes_gap_and_resync_then_matches(nursery: trio.Nurs
 async def test_malformed_frames_are_dead_lettered_connection_stays_up(
     nursery: trio.Nursery,
 ) -> None:
+    labels = {"exchange": "binance", "market": "spot"}
+    before = REGISTRY.get_sample_value("mdp_collector_malformed_frames_total", labels) or 0
     h = await start(nursery, Simulator(sim_config()))
     await _warm(h)
     h.sim.inject(Fault(FaultKind.MALFORMED, count=3, stream="btcusdt@trade"))
@@ -174,6 +177,8 @@ async def test_malformed_frames_are_dead_lettered_connection_stays_up(
     await _more(h)
     await _check(h)
     assert h.dead_letters.count == 3
+    after = REGISTRY.get_sample_value("mdp_collector_malformed_frames_total", labels)
+    assert after == before + 3  # counted
     assert h.group().connections == 1  # never reconnected
     assert _backfilled(h) == 3  # the three cut trades came from REST
 
