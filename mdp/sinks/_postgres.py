@@ -24,7 +24,7 @@ import trio
 
 from mdp.model import Kind, Record
 from mdp.sinks._ddl import pg_key, pg_type
-from mdp.sinks._errors import StoreUnavailable
+from mdp.sinks._errors import SinkError, StoreUnavailable
 from mdp.sinks._migrate import migrate_postgres
 from mdp.sinks._schema import TABLES, Table
 from mdp.sinks._sink import FrameRows, WriteResult, write_bisecting, write_records
@@ -182,6 +182,12 @@ class PostgresSink:
         except psycopg.OperationalError as exc:
             self.close()
             raise StoreUnavailable(f"PostgreSQL at {self.dsn} went away: {exc}") from exc
+        except psycopg.Error as exc:  # not the data's fault (a schema changed under us...)
+            self.close()
+            raise SinkError(
+                f"PostgreSQL at {self.dsn} failed a write: {exc}; check the schema "
+                "(mdp db status) and the server log"
+            ) from exc
         return WriteResult(total - len(failed), tuple(failed))
 
     def close(self) -> None:

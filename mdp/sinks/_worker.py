@@ -15,6 +15,11 @@ the store rejected, with the reason; only then take the next batch, which acknow
 this one. A kill at any point redelivers the unacknowledged batch to the next instance,
 and the idempotent writes store it once.
 
+A store failing for a reason that is not the rows' (a migration that cannot be applied, a
+table changed under the sink) is waited out the same way, with ``last_error`` saying why:
+crashing instead would make the supervisor count the batch as poison and dead-letter good
+rows after a few attempts.
+
 The figures live in the node's memo (``ctx.memo["sink"]``) and survive restarts.
 """
 
@@ -26,7 +31,7 @@ import attrs
 import trio
 
 from mdp.sinks._clickhouse import ClickHouseSink
-from mdp.sinks._errors import RowRejected, StoreUnavailable
+from mdp.sinks._errors import RowRejected, SinkError
 from mdp.sinks._lake import ParquetLake
 from mdp.sinks._postgres import PostgresSink
 from mdp.sinks._sink import Sink
@@ -107,7 +112,7 @@ async def run_sink(
                 try:
                     result = await sink.write(batch)
                     break
-                except StoreUnavailable as exc:
+                except SinkError as exc:  # down, or failing for a reason not the rows'
                     stats.retries += 1
                     stats.last_error = str(exc)
                     pause = delay * rng.uniform(0.5, 1.5)

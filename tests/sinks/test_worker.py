@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import psycopg
 import pytest
 import trio
 
@@ -119,3 +120,28 @@ async def test_a_write_waits_for_flush_rows_or_flush_interval(tmp_path: Path) ->
         assert trio.current_time() - start >= 0.45  # by time
         nursery.cancel_scope.cancel()
     assert LakeStore(root).raw_count(Kind.TRADE) == 1210
+
+
+async def test_a_store_failing_for_a_reason_not_the_rows_is_waited_out(pg_dsn: str) -> None:
+    """A table dropped under a running sink: the worker keeps the batch and retries with the
+    reason in its figures (no crash, so no good row is dead-lettered as poison)."""
+    dead = MemoryDeadLetters()
+    spec = tree("sink.postgres", {"dsn": pg_dsn, "flush_interval_s": 0.01, "retry_max_s": 0.05})
+    sup = Supervisor(spec, dead_letters=dead)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sup.run)
+        await sup.channels["records"].send_batch(trades(1, 11))
+        with trio.fail_after(10):
+            await wait_written(sup, 10)
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE trades")
+        await sup.channels["records"].send_batch(trades(11, 21))
+        node: Any = sup.find("s/sink")
+        await trio.sleep(0.5)
+        stats: SinkStats = node.memo["sink"]
+        assert stats.retries > 0
+        assert "check the schema" in stats.last_error
+        assert "trades" in stats.last_error
+        assert node.restarts == 0
+        nursery.cancel_scope.cancel()
+    assert dead.count == 0
