@@ -22,7 +22,7 @@ def test_control_and_metrics_surface() -> None:
         "COMMANDS", "ControlClient", "ControlServer", "MAX_LINE", "socket_path",
     ]  # fmt: skip
     assert sorted(mdp.metrics.__all__) == [
-        "MetricsServer", "TreeCollector", "parse_address", "serve_metrics",
+        "MetricsServer", "TreeCollector", "parse_address", "register_collector", "serve_metrics",
     ]  # fmt: skip
     for module in (mdp.supervision, mdp.control, mdp.metrics):
         for name in module.__all__:
