@@ -6,7 +6,7 @@ complete frame in it comes back from :meth:`WsClient.receive_batch` as one list.
 no reader task and no per-message hand-off (trio-websocket's hand-off alone costs ~12 µs a
 frame); pings are answered inside the same call, as the protocol queues the pong in
 ``data_to_send``. ``bench/bench_collector.py --engines`` has the figures behind choosing
-``websockets`` over wsproto and trio-websocket (docs/bench-collector.md).
+``websockets`` over wsproto and trio-websocket (docs/benchmarks.md ("Binance collector")).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ The combined-stream envelope and the trade payloads are decoded by msgspec into 
 structs (:class:`Envelope`, :class:`TradeMsg`, :class:`AggTradeMsg`): the envelope keeps
 ``data`` as raw bytes until the stream's handler is found, and a trade struct's attributes
 are cheaper to read than a dict's keys. Measured on this machine (bench/bench_collector.py
---parse, docs/bench-collector.md) that is ~1 µs a trade frame less than orjson into a
+--parse; docs/benchmarks.md, "Binance collector") that is ~1 µs a trade frame less
+than orjson into a
 dict; the low-rate streams (depth, bookTicker, markPrice, forceOrder) and the REST bodies
 keep orjson, whose dicts their code reads more simply.
 
