@@ -5,8 +5,8 @@ structs (:class:`Envelope`, :class:`TradeMsg`, :class:`AggTradeMsg`): the envelo
 ``data`` as raw bytes until the stream's handler is found, and a trade struct's attributes
 are cheaper to read than a dict's keys. Measured on this machine (bench/bench_collector.py
 --parse; docs/benchmarks.md, "Binance collector") that is ~1 µs a trade frame less
-than orjson into a dict; the low-rate streams (depth, bookTicker, markPrice, forceOrder) and the REST bodies
-keep orjson, whose dicts their code reads more simply.
+than orjson into a dict; the low-rate streams (depth, bookTicker, markPrice, forceOrder)
+and the REST bodies keep orjson, whose dicts their code reads more simply.
 
 Numbers stay strings until :data:`~mdp.model._numbers.wire_decimals` turns them into exact
 Decimals (cached: prices repeat). Times are ms × 1_000_000. ``E`` (event time) goes to
