@@ -2,15 +2,17 @@
 
 Per kind and batch: the frame is written as CSV by polars (in Rust: decimals as their exact
 strings, NULL as an empty field) and streamed with ``COPY ... FROM STDIN`` into a temporary
-staging table that empties at commit; ``INSERT INTO t SELECT ... ON CONFLICT DO NOTHING``
-then adds the rows whose natural key is new, and computes ``time`` (timestamptz, µs) from
-``time_ns`` in integer arithmetic. Candles, which are revised until they close, take the
-newest version instead (``DO UPDATE ... WHERE`` older). One transaction per kind and batch:
-a failure leaves nothing behind, and a retry is harmless.
+staging table that empties at commit; ``INSERT INTO t SELECT ... WHERE NOT EXISTS`` then
+adds the rows whose natural key is not stored yet in the batch's time window (under a
+per-instrument advisory lock; see ``_insert_sql``), and computes ``time`` (timestamptz, µs)
+from ``time_ns`` in integer arithmetic. Candles, which are revised until they close, take
+the newest version instead (``ON CONFLICT DO UPDATE ... WHERE`` older). One transaction per
+kind and batch: a failure leaves nothing behind, and a retry is harmless.
 
-CSV text rather than binary COPY: psycopg's per-row ``write_row`` costs more Python time than
-the whole frame build here (docs/bench-sinks.md), and NUMERIC parses the decimal strings
-as given, so scale and digits stay exactly what the exchange sent.
+CSV text rather than binary COPY: psycopg's per-row ``write_row`` cost about 5 µs per row
+of Python time for just four columns here, more than the whole frame build
+(docs/bench-sinks.md), and NUMERIC parses the decimal strings as given, so scale and digits
+stay exactly what the exchange sent.
 """
 
 from __future__ import annotations
