@@ -60,7 +60,13 @@ _REGISTRY: dict[str, Component] = {}
 
 # Components that register themselves when their module is imported; a name with one of
 # these prefixes imports the module on first use, so role files need no import list.
-_BUILTIN_MODULES = {"demo": "mdp.supervision._demo"}
+_BUILTIN_MODULES = {
+    "demo": "mdp.supervision._demo",
+    "cleaning": "mdp.cleaning._workers",
+    "bus": "mdp.bus._workers",
+    "binance": "mdp.exchanges.binance._component",
+    "sink": "mdp.sinks._worker",
+}
 
 
 def component(
