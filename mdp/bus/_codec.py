@@ -4,7 +4,7 @@ A message carries up to ``records_per_message`` records of one kind about one in
 so it has exactly one topic and one key (the normalized symbol). Batching in the message
 rather than only in librdkafka matters because the codec's cost is per protobuf call, not
 per byte: a columnar batch of trades encodes at about 1 µs a trade, a single envelope per
-trade at several (docs/bench-bus.md has the figures). Headers say what the bytes are
+trade at several (docs/benchmarks.md, "Kafka bus" has the figures). Headers say what the bytes are
 without parsing them: ``mdp-schema-version`` and ``content-type``.
 """
 

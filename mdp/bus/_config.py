@@ -1,7 +1,7 @@
 """The bus's settings: one attrs class per side, structured from ``etc/mdp/bus.toml``.
 
 Defaults are what a collector on one machine wants: batches of a thousand trades per Kafka
-message, half a millisecond of linger (the batches are large already; docs/bench-bus.md),
+message, half a millisecond of linger (the batches are large already: docs/benchmarks.md),
 lz4 (cheap on the CPU, halves the bytes of decimal strings), and the idempotent producer
 with ``acks=all``. Anything else librdkafka knows goes through ``extra`` unchanged.
 """
