@@ -11,9 +11,10 @@ until ``flush_rows`` records are queued or ``flush_interval_s`` has passed since
 one; take at most ``max_rows``; write them — while the store is down, wait with capped,
 jittered backoff and write the *same* batch again, for as long as it takes (the channel
 fills and the consumer upstream stops: backpressure, nothing dropped); dead-letter the rows
-the store rejected, with the reason; only then take the next batch, which acknowledges
-this one. A kill at any point redelivers the unacknowledged batch to the next instance,
-and the idempotent writes store it once.
+the store rejected, with the reason; only then acknowledge the batch (``inbox.done()``,
+which taking the next one would also do) — never before it is stored. A kill at any
+point redelivers the unacknowledged batch to the next instance, and the idempotent writes
+store it once.
 
 A store failing for a reason that is not the rows' (a migration that cannot be applied, a
 table changed under the sink) is waited out the same way, with ``last_error`` saying why:
@@ -121,6 +122,9 @@ async def run_sink(
                     delay = min(args.retry_max_s, delay * 2)
             for record, reason in result.rejected:
                 dead_letters.put(ctx.path, [record], RowRejected(sink.name, reason), 1)
+            # Acknowledge now rather than at the next receive: the batch is stored, and a
+            # quiet stream must not hold the consumer's commit back until more data comes.
+            inbox.done()
             stats.batches += 1
             stats.written += result.written
             stats.rejected += len(result.rejected)

@@ -118,6 +118,9 @@ async def test_a_write_waits_for_flush_rows_or_flush_interval(tmp_path: Path) ->
         with trio.fail_after(5):
             await wait_written(sup, 1210)
         assert trio.current_time() - start >= 0.45  # by time
+        # Acknowledged as soon as written, not only when more records come (the consumer
+        # commits on the acknowledgement).
+        assert node.inboxes[0].in_flight == []
         nursery.cancel_scope.cancel()
     assert LakeStore(root).raw_count(Kind.TRADE) == 1210
 
