@@ -12,6 +12,10 @@
     │   └── UnsupportedSchemaVersion  a message from a schema this reader does not know
     ├── BusError (RuntimeError)       Kafka (or the in-process bus) refused or failed a request
     ├── DeployError (RuntimeError)    installing or checking the systemd units failed
+    ├── SinkError (RuntimeError)      a store failed in a way the sink reports
+    │   ├── StoreUnavailable (ConnectionError)  the store cannot be reached: retried
+    │   └── MigrationError            the store's schema could not be brought up to date
+    ├── RowRejected (ValueError)      a store refused a row: what its dead-letter entry says
     └── ExchangeError (RuntimeError)  an exchange could not be talked to as expected
         ├── ExchangeConnectionError (ConnectionError)  a WebSocket could not open or was lost
         └── RestError                 a REST request failed (status, Binance code, message)
@@ -32,9 +36,13 @@ __all__ = [
     "ExchangeError",
     "InvalidNumber",
     "MdpError",
+    "MigrationError",
     "NodeNotFound",
     "RestError",
+    "RowRejected",
+    "SinkError",
     "StartFailed",
+    "StoreUnavailable",
     "SupervisionError",
     "UnsupportedSchemaVersion",
     "WireError",
@@ -116,3 +124,26 @@ class RestError(ExchangeError):
 
 class DeployError(MdpError, RuntimeError):
     """Installing or checking the systemd units failed (a tool missing, a bad unit)."""
+
+
+class SinkError(MdpError, RuntimeError):
+    """A store failed in a way the sink reports; the message names the store."""
+
+
+class StoreUnavailable(SinkError, ConnectionError):
+    """The store cannot be reached (down, restarting, network): the sink worker waits and
+    writes the same batch again, so nothing is lost; the batch is not acknowledged."""
+
+
+class MigrationError(SinkError):
+    """The schema could not be brought to the version this mdp needs; the message says
+    which migration failed and why. Fix the store (or the file) and run ``mdp db migrate``."""
+
+
+class RowRejected(MdpError, ValueError):
+    """Why a store refused a row (not raised: it is what the dead-letter entry says)."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(f"{store} rejected the row: {reason}")
+        self.store = store
+        self.reason = reason

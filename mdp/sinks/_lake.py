@@ -61,7 +61,7 @@ def _locked(directory: Path, mode: int) -> Iterator[None]:
 
 def _write_atomically(frame: pl.DataFrame, final: Path, *, fsync: bool, level: int = 1) -> None:
     """zstd level 1 for the batch files: faster than the default level 3 and, on market
-    data, no bigger (docs/bench-sinks.md); compaction rewrites at level 3."""
+    data, no bigger (docs/benchmarks.md); compaction rewrites at level 3."""
     temp = final.with_name(f".{final.name}.tmp")
     try:
         with temp.open("wb") as f:

@@ -11,7 +11,7 @@ kind and batch: a failure leaves nothing behind, and a retry is harmless.
 
 CSV text rather than binary COPY: psycopg's per-row ``write_row`` cost about 5 µs per row
 of Python time for just four columns here, more than the whole frame build
-(docs/bench-sinks.md), and NUMERIC parses the decimal strings as given, so scale and digits
+(docs/benchmarks.md), and NUMERIC parses the decimal strings as given, so scale and digits
 stay exactly what the exchange sent.
 """
 
@@ -53,7 +53,7 @@ def _insert_sql(table: Table) -> str:
     if table.version is None:
         # Only rows whose natural key is not stored yet, looked for in the batch's own time
         # window (a few chunks at most, through the index on time): about half the server CPU of ON
-        # CONFLICT on a unique index here (docs/bench-sinks.md). Writers of one instrument
+        # CONFLICT on a unique index here (docs/benchmarks.md). Writers of one instrument
         # take its advisory lock first, so two of them cannot both find a key absent.
         match = " AND ".join(f"d.{k} = s.{k}" for k in table.natural_key)
         window = f"d.time BETWEEN {_time('%(lo)s::bigint')} AND {_time('%(hi)s::bigint')}"
