@@ -50,6 +50,8 @@ def _known_stage(instance: object, attribute: attrs.Attribute[str], value: str) 
 class StageWorkerArgs:
     stage: str = attrs.field(validator=_known_stage)
     rules: str = "etc/mdp/cleaning.toml"  # "" for the built-in defaults
+    # A symbols file, or "live:binance" for the instruments the Binance collector of the
+    # same process learned from the exchange (role `all`).
     symbols: str = "etc/mdp/symbols.toml"
     batch: int = 500  # records taken at most per receive
 
@@ -84,6 +86,10 @@ def _rules_book(path: str) -> RulesBook:
 
 
 def _registry(path: str) -> InstrumentRegistry:
+    if path == "live:binance":
+        from mdp.exchanges.binance._instruments import REGISTRY
+
+        return REGISTRY
     if path not in _registries:
         _registries[path] = load_symbols(Path(path))
     return _registries[path]

@@ -23,11 +23,13 @@ from mdp.cli import (
     _selfcheck,
     _simulate,
     _systemd,
+    _up,
     _version,
 )
 
 _COMMANDS: tuple[ModuleType, ...] = (
     _version,
+    _up,
     _selfcheck,
     _config,
     _run,

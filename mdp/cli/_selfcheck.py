@@ -1,4 +1,4 @@
-"""``mdp selfcheck`` and, until the platform's roles exist, ``mdp up``.
+"""``mdp selfcheck``.
 
 Builds one record of every kind, sends each through the wire format alone and in batches,
 and checks that what comes back is what went in — the smallest run of the platform there is.
@@ -38,11 +38,6 @@ def register(subparsers: Any) -> None:
         "selfcheck", help="round-trip one record of every kind through the wire format"
     )
     check.set_defaults(handler=run)
-    up = subparsers.add_parser(
-        "up",
-        help="run the platform on its embedded default (today: the model self-check)",
-    )
-    up.set_defaults(handler=run_up)
 
 
 def sample_records() -> list[Record]:
@@ -68,24 +63,66 @@ def sample_records() -> list[Record]:
     asks = ((Decimal("68000.20"), Decimal("0.75")),)
     common: dict[str, Any] = {"receive_time_ns": now, "exchange_time_ns": now - 1_000_000}
     return [
-        Trade(instrument=spot, trade_id=1, price=Decimal("68000.10"), size=Decimal("0.00001"),
-              side=Side.BUY, match_time_ns=now - 1_200_000, **common),
+        Trade(
+            instrument=spot,
+            trade_id=1,
+            price=Decimal("68000.10"),
+            size=Decimal("0.00001"),
+            side=Side.BUY,
+            match_time_ns=now - 1_200_000,
+            **common,
+        ),
         BookSnapshot(instrument=spot, last_update_id=100, bids=levels, asks=asks, **common),
-        BookDelta(instrument=perp, first_update_id=101, final_update_id=103,
-                  prev_final_update_id=100, bids=levels[:1], asks=asks, **common),
-        BestBidOffer(instrument=spot, bid_price=Decimal("68000.10"), bid_size=Decimal("1.5"),
-                     ask_price=Decimal("68000.20"), ask_size=Decimal("0.75"), update_id=104,
-                     **common),
+        BookDelta(
+            instrument=perp,
+            first_update_id=101,
+            final_update_id=103,
+            prev_final_update_id=100,
+            bids=levels[:1],
+            asks=asks,
+            **common,
+        ),
+        BestBidOffer(
+            instrument=spot,
+            bid_price=Decimal("68000.10"),
+            bid_size=Decimal("1.5"),
+            ask_price=Decimal("68000.20"),
+            ask_size=Decimal("0.75"),
+            update_id=104,
+            **common,
+        ),
         FundingRate(instrument=perp, rate=Decimal("0.0001"), funding_time_ns=now, **common),
-        MarkPrice(instrument=perp, mark_price=Decimal("68001.5"),
-                  index_price=Decimal("68000.9"), **common),
-        Liquidation(instrument=perp, side=Side.SELL, price=Decimal("67000"),
-                    size=Decimal("0.01"), status="FILLED", **common),
-        Candle(instrument=spot, interval_ns=60_000_000_000, open_time_ns=now,
-               open=Decimal("1"), high=Decimal("2"), low=Decimal("0.5"), close=Decimal("1.5"),
-               volume=Decimal("10"), closed=True, **common),
-        Gap(instrument=spot, stream="trade", first_missing=2, last_missing=5,
-            reason="simulated", **common),
+        MarkPrice(
+            instrument=perp, mark_price=Decimal("68001.5"), index_price=Decimal("68000.9"), **common
+        ),
+        Liquidation(
+            instrument=perp,
+            side=Side.SELL,
+            price=Decimal("67000"),
+            size=Decimal("0.01"),
+            status="FILLED",
+            **common,
+        ),
+        Candle(
+            instrument=spot,
+            interval_ns=60_000_000_000,
+            open_time_ns=now,
+            open=Decimal("1"),
+            high=Decimal("2"),
+            low=Decimal("0.5"),
+            close=Decimal("1.5"),
+            volume=Decimal("10"),
+            closed=True,
+            **common,
+        ),
+        Gap(
+            instrument=spot,
+            stream="trade",
+            first_missing=2,
+            last_missing=5,
+            reason="simulated",
+            **common,
+        ),
         Resync(instrument=spot, stream="book", reason="simulated", new_sequence=200, **common),
         SourceStatus(instrument=spot, stream="trade", state=SourceState.LIVE, **common),
     ]
@@ -109,8 +146,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {'ok ' if columns_ok else 'BAD'} trade batch of {len(trades)} (columnar)")
     print("selfcheck: " + ("all records round-trip exactly" if not failures else "FAILED"))
     return 1 if failures else 0
-
-
-def run_up(args: argparse.Namespace) -> int:
-    print("mdp up: the collector, sink and api roles are not built yet; running the self-check.")
-    return run(args)

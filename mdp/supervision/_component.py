@@ -66,6 +66,7 @@ _BUILTIN_MODULES = {
     "bus": "mdp.bus._workers",
     "binance": "mdp.exchanges.binance._component",
     "sink": "mdp.sinks._worker",
+    "simulator": "mdp.simulator._component",
 }
 
 
