@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from mdp.config import converter, load_toml, structure
+from mdp.instruments import InstrumentCache
 from mdp.model import Instrument
 
 __all__ = ["CleaningConfig", "OffIncrement", "Rules", "RulesBook", "load_rules"]
@@ -86,22 +87,18 @@ class RulesBook:
             start = converter.unstructure(wider) if wider else base
             merged = {**start, **config.symbols[key]}
             self._overrides[key] = structure(merged, Rules, source=f'{source} [symbols."{key}"]')
-        self._cache: dict[int, tuple[Instrument, Rules]] = {}
+        self._cache: InstrumentCache[Rules] = InstrumentCache(self._resolve)
 
     def for_instrument(self, instrument: Instrument) -> Rules:
-        hit = self._cache.get(id(instrument))
-        if hit is not None and hit[0] is instrument:
-            return hit[1]
+        return self._cache.lookup(instrument)
+
+    def _resolve(self, instrument: Instrument) -> Rules:
         native = instrument.native_symbol
-        rules = (
+        return (
             self._overrides.get(f"{instrument.exchange}:{instrument.market.value}:{native}")
             or self._overrides.get(f"{instrument.exchange}:{native}")
             or self.defaults
         )
-        if len(self._cache) > 65_536:
-            self._cache.clear()
-        self._cache[id(instrument)] = (instrument, rules)
-        return rules
 
 
 def load_rules(path: Path | str) -> RulesBook:

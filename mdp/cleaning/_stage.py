@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
 from mdp.model import QualityLevel, Reason, Record
 
-__all__ = ["InstrumentCache", "Rejection", "Stage", "StageStats", "flag"]
+__all__ = ["Rejection", "Stage", "StageStats", "flag"]
 
 R = TypeVar("R", bound=Record)
-V = TypeVar("V")
 
 
 @attrs.frozen
@@ -62,27 +61,3 @@ def flag(record: R, level: QualityLevel, reason: Reason, stats: StageStats, **ch
     """``record`` with one more quality reason (and any repaired ``changes``), counted."""
     stats.flagged[reason.value] += 1
     return attrs.evolve(record, quality=record.quality.worsened(level, reason), **changes)
-
-
-class InstrumentCache(dict[int, tuple[Any, V]], Generic[V]):
-    """What a stage derives from an instrument (its rules, its state), by ``id`` of the
-    Instrument object a record carries.
-
-    Records of one instrument share one Instrument object, so the lookup by identity is
-    one dictionary probe where hashing the instrument would call into Python; the entry
-    keeps the instrument alive, so its id cannot be reused while it is cached. Hot loops
-    use it as ``entry = cache.get(id(instrument))`` and check ``entry[0] is instrument``,
-    falling back to :meth:`miss`.
-    """
-
-    def __init__(self, derive: Callable[[Any], V], limit: int = 65_536) -> None:
-        super().__init__()
-        self._derive = derive
-        self._limit = limit
-
-    def miss(self, instrument: Any) -> V:
-        if len(self) >= self._limit:
-            self.clear()
-        value = self._derive(instrument)
-        self[id(instrument)] = (instrument, value)
-        return value

@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 
 from mdp.cleaning._anomaly_state import Ids, PriceReference, SizeWindow
 from mdp.cleaning._rules import Rules, RulesBook
-from mdp.cleaning._stage import InstrumentCache, Rejection, StageStats, flag
+from mdp.cleaning._stage import Rejection, StageStats, flag
+from mdp.instruments import InstrumentCache
 from mdp.model import BookDelta, Instrument, Kind, MarkPrice, QualityLevel, Reason, Record, Trade
 
 __all__ = ["AnomalyStage"]

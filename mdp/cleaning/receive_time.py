@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from mdp.cleaning._rules import RulesBook
-from mdp.cleaning._stage import InstrumentCache, Rejection, StageStats, flag
+from mdp.cleaning._stage import Rejection, StageStats, flag
+from mdp.instruments import InstrumentCache
 from mdp.model import Instrument, QualityLevel, Reason, Record
 
 __all__ = ["ReceiveTimeStage"]

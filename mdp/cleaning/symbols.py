@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from mdp.cleaning._stage import InstrumentCache, Rejection, StageStats
-from mdp.instruments import InstrumentRegistry
+from mdp.cleaning._stage import Rejection, StageStats
+from mdp.instruments import InstrumentCache, InstrumentRegistry
 from mdp.model import Instrument, Reason, Record
 
 __all__ = ["SymbolStage"]

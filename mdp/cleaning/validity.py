@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from mdp.cleaning._rules import Rules, RulesBook
-from mdp.cleaning._stage import InstrumentCache, Rejection, StageStats, flag
+from mdp.cleaning._stage import Rejection, StageStats, flag
+from mdp.instruments import InstrumentCache
 from mdp.model import (
     BestBidOffer,
     BookDelta,

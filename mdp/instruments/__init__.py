@@ -1,6 +1,14 @@
 """Instrument metadata: the registry of canonical instruments and the symbols file."""
 
+from mdp.instruments._cache import InstrumentCache
 from mdp.instruments._registry import InstrumentKey, InstrumentRegistry
 from mdp.instruments._symbols_file import InstrumentEntry, SymbolsFile, load_symbols
 
-__all__ = ["InstrumentEntry", "InstrumentKey", "InstrumentRegistry", "SymbolsFile", "load_symbols"]
+__all__ = [
+    "InstrumentCache",
+    "InstrumentEntry",
+    "InstrumentKey",
+    "InstrumentRegistry",
+    "SymbolsFile",
+    "load_symbols",
+]

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
+from mdp.instruments._cache import InstrumentCache
 from mdp.model import Instrument, MarketType
 
 __all__ = ["InstrumentKey", "InstrumentRegistry"]
@@ -33,8 +34,7 @@ class InstrumentRegistry:
 
     def __init__(self, instruments: Iterable[Instrument] = ()) -> None:
         self._by_key: dict[tuple[str, MarketType, str], Instrument] = {}
-        # id(instrument) -> (the instrument, kept alive so its id is not reused; canonical)
-        self._by_identity: dict[int, tuple[Instrument, Instrument | None]] = {}
+        self._by_identity: InstrumentCache[Instrument | None] = InstrumentCache(self._by_fields)
         self.version = 0  # bumped on every change, so that users' caches know to forget
         for instrument in instruments:
             self.add(instrument)
@@ -55,14 +55,10 @@ class InstrumentRegistry:
 
     def canonical(self, instrument: Instrument) -> Instrument | None:
         """The registry's instrument for the one a record carries, ``None`` when unknown."""
-        hit = self._by_identity.get(id(instrument))
-        if hit is not None and hit[0] is instrument:
-            return hit[1]
-        found = self._by_key.get((instrument.exchange, instrument.market, instrument.native_symbol))
-        if len(self._by_identity) > 65_536:
-            self._by_identity.clear()
-        self._by_identity[id(instrument)] = (instrument, found)
-        return found
+        return self._by_identity.lookup(instrument)
+
+    def _by_fields(self, instrument: Instrument) -> Instrument | None:
+        return self._by_key.get((instrument.exchange, instrument.market, instrument.native_symbol))
 
     def __iter__(self) -> Iterator[Instrument]:
         return iter(list(self._by_key.values()))
