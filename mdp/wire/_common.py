@@ -58,8 +58,7 @@ def _promote(fields: object, cls: type[T]) -> T:
     return cast(T, fields)
 
 
-def _dec(text: str) -> Decimal:
-    return decimal_from_wire(text)
+_dec = decimal_from_wire  # exact, cached: see mdp/model/_numbers.py
 
 
 def _opt_dec(message: Any, field: str) -> Decimal | None:
