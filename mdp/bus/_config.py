@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import enum
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from mdp._exceptions import ConfigError
-from mdp.config import structure
+from mdp.config import read_toml, structure
 from mdp.model import Kind
 
 __all__ = [
@@ -154,11 +152,5 @@ def load_bus_config(path: str | Path | None) -> BusConfig:
     """Read ``path`` (the built-in defaults when ``None`` or empty)."""
     if not path:
         return BusConfig()
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such bus configuration file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return structure(data, BusConfig, source=str(path))
+    data, source = read_toml(Path(path), what="bus configuration file")
+    return structure(data, BusConfig, source=source)

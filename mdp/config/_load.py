@@ -24,9 +24,10 @@ from cattrs.errors import (
 )
 
 from mdp._exceptions import ConfigError, InvalidNumber
+from mdp.config._env import apply_overrides, expand_references, override_prefix
 from mdp.model._numbers import parse_decimal
 
-__all__ = ["converter", "load_toml", "structure"]
+__all__ = ["converter", "load_toml", "read_toml", "structure"]
 
 T = TypeVar("T")
 
@@ -110,13 +111,24 @@ def structure(data: Any, cls: type[T], *, source: str) -> T:
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def load_toml(path: Path | str, cls: type[T]) -> T:
-    """Read a TOML file into ``cls``."""
-    path = Path(path)
+def read_toml(path: Path, *, what: str = "configuration file") -> tuple[dict[str, Any], str]:
+    """A TOML file's data with the environment applied (``_env.py``: ``MDP_<FILE>__KEY``
+    overrides, then ``${VAR}`` references), and the name errors should give it."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
+        raise ConfigError(f"{path}: no such {what}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return structure(data, cls, source=str(path))
+    used = apply_overrides(data, override_prefix(path))
+    source = str(path)
+    if used:
+        source += " (with " + ", ".join(f"${name}" for name in used) + " from the environment)"
+    expanded: dict[str, Any] = expand_references(data, source)
+    return expanded, source
+
+
+def load_toml(path: Path | str, cls: type[T]) -> T:
+    """Read a TOML file into ``cls``, the environment applied."""
+    data, source = read_toml(Path(path))
+    return structure(data, cls, source=source)

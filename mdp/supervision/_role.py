@@ -3,12 +3,13 @@
 cattrs does the structuring (so unknown keys, wrong types and bad enum values name the
 file and the key); building the :class:`Supervisor` then checks what only the tree knows:
 unique names, channel references, registered components and their arguments. ``mdp run
---check`` does both and runs nothing.
+--check`` does both and runs nothing. The environment applies as to every configuration
+file (``mdp/config/_env.py``): ``${VAR}`` references in values, ``MDP_<ROLE>__RUN__KEY``
+overrides of the plain tables.
 """
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import attrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 
 from mdp._exceptions import ConfigError
-from mdp.config import converter, structure
+from mdp.config import converter, read_toml, structure
 from mdp.supervision._spec import SupervisorSpec, WorkerSpec
 
 __all__ = ["Role", "RunSpec", "load_role", "role_path"]
@@ -103,14 +104,11 @@ def load_role(role: str, roles_dir: Path = Path("supervisors")) -> Role:
     """Read and structure a role file; :class:`ConfigError` naming file and key if bad."""
     path = role_path(role, roles_dir)
     name = path.stem
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.is_file():
         known = sorted(p.stem for p in path.parent.glob("*.toml")) if path.parent.is_dir() else []
         hint = f"; roles in {path.parent}: {', '.join(known)}" if known else ""
-        raise ConfigError(f"{path}: no such role file{hint}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: no such role file{hint}")
+    data, source = read_toml(path, what="role file")
     sup = data.get("supervisor")
     if isinstance(sup, dict):
         sup.setdefault("name", name)
@@ -119,5 +117,5 @@ def load_role(role: str, roles_dir: Path = Path("supervisors")) -> Role:
                 f"{path}: supervisor.name: the root supervisor is named after the role "
                 f"({name!r}), got {sup['name']!r}"
             )
-    spec = structure(data, RoleSpec, source=str(path))
+    spec = structure(data, RoleSpec, source=source)
     return Role(name=name, source=path, spec=spec)
