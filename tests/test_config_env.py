@@ -92,3 +92,15 @@ def test_an_unset_reference_names_key_and_variable(tmp_path: Path) -> None:
 def test_dollar_dollar_is_a_literal_dollar(tmp_path: Path) -> None:
     path = _role(tmp_path, "[run]\nmetrics = 'a$$b'\n")
     assert load_role(str(path)).spec.run.metrics == "a$b"
+
+
+def test_etc_mdp_resolves_under_the_config_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mdp.toml").write_text('log_level = "warning"\n')
+    monkeypatch.chdir(tmp_path)  # no etc/mdp here: only the config directory has the file
+    monkeypatch.setenv("CONFIGURATION_DIRECTORY", str(tmp_path))  # what systemd sets
+    assert load_toml("etc/mdp/mdp.toml", PlatformConfig).log_level is LogLevel.WARNING
+    monkeypatch.setenv("MDP_CONFIG_DIR", str(tmp_path / "elsewhere"))  # wins over systemd's
+    with pytest.raises(ConfigError, match=r"elsewhere/mdp\.toml: no such configuration file"):
+        load_toml("etc/mdp/mdp.toml", PlatformConfig)

@@ -27,7 +27,7 @@ from mdp._exceptions import ConfigError, InvalidNumber
 from mdp.config._env import apply_overrides, expand_references, override_prefix
 from mdp.model._numbers import parse_decimal
 
-__all__ = ["converter", "load_toml", "read_toml", "structure"]
+__all__ = ["config_file", "converter", "load_toml", "read_toml", "structure"]
 
 T = TypeVar("T")
 
@@ -111,9 +111,22 @@ def structure(data: Any, cls: type[T], *, source: str) -> T:
         raise ConfigError(f"{source}: {exc}") from None
 
 
+def config_file(path: Path) -> Path:
+    """Where ``etc/mdp/...`` is: under ``$MDP_CONFIG_DIR``, or systemd's
+    ``$CONFIGURATION_DIRECTORY`` (``/etc/mdp`` for ``ConfigurationDirectory=mdp``) when
+    either is set, else relative to the working directory (a checkout)."""
+    if path.is_absolute() or path.parts[:2] != ("etc", "mdp"):
+        return path
+    base = os.environ.get("MDP_CONFIG_DIR") or os.environ.get("CONFIGURATION_DIRECTORY")
+    if not base:
+        return path
+    return Path(base.split(":", 1)[0]).joinpath(*path.parts[2:])
+
+
 def read_toml(path: Path, *, what: str = "configuration file") -> tuple[dict[str, Any], str]:
     """A TOML file's data with the environment applied (``_env.py``: ``MDP_<FILE>__KEY``
     overrides, then ``${VAR}`` references), and the name errors should give it."""
+    path = config_file(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
