@@ -33,11 +33,12 @@ from confluent_kafka import Consumer as _RdConsumer
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from mdp._exceptions import BusError, WireError
-from mdp.bus._codec import from_message
+from mdp.bus._codec import columns_from_message, from_message
 from mdp.bus._config import ConsumerConfig
 from mdp.bus._fetched import Fetched, dead_letter_item
 from mdp.bus._stats import ConsumerStats
 from mdp.model import Record
+from mdp.wire._columns import ColumnBatch
 from mdp.supervision import DeadLetterStore, MemoryDeadLetters
 
 __all__ = ["KafkaConsumer", "open_kafka_consumer"]
@@ -107,12 +108,19 @@ class KafkaConsumer:
         """Commit what was acknowledged now, and wait for the broker's answer."""
         await trio.to_thread.run_sync(self._commit, False)
 
+    # "records", or "columns": batches of trades handed on as their wire columns
+    # (ColumnBatch in Fetched.columns), for a sink; bus.consumer sets it (ConsumerArgs).
+    deliver = "records"
+
     def _decode(self, messages: list[Any]) -> Fetched:
         stats = self.stats
         records: list[Record] = []
+        columns: list[ColumnBatch] = []
         offsets: dict[TP, int] = {}
         assigned = self._assigned
         count = 0
+        as_columns = self.deliver == "columns"
+        rows = 0
         for msg in messages:
             error = msg.error()
             if error is not None:
@@ -126,12 +134,20 @@ class KafkaConsumer:
             count += 1
             stats.bytes += len(value) if value is not None else 0
             try:
-                records.extend(from_message(value, msg.headers()))
+                if not as_columns:
+                    records.extend(from_message(value, msg.headers()))
+                    continue
+                decoded = columns_from_message(value, msg.headers())
+                if isinstance(decoded, list):
+                    records.extend(decoded)
+                elif decoded.rows:
+                    columns.append(decoded)
+                    rows += decoded.rows
             except WireError as exc:
                 self._dead_letter(msg, exc)
         stats.messages += count
-        stats.records += len(records)
-        return Fetched(records, offsets, count)
+        stats.records += len(records) + rows
+        return Fetched(records, offsets, count, columns)
 
     def _dead_letter(self, msg: Any, error: WireError) -> None:
         item = dead_letter_item(

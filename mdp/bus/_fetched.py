@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from mdp.model import Record
+from mdp.wire._columns import ColumnBatch
 
 __all__ = ["Fetched", "dead_letter_item"]
 
@@ -17,11 +18,21 @@ class Fetched:
     consumer to: ``offsets[(topic, partition)]`` is the next offset to read. Hand the
     whole object back to ``ack`` once downstream has the records; only then are those
     positions committed. ``records`` can be empty when everything fetched went to the
-    dead letters (the positions still move on)."""
+    dead letters (the positions still move on). ``columns``: the batches of trades of a
+    consumer that delivers columns (``deliver = "columns"``), one per message, in order
+    per topic; that consumer's other kinds are still in ``records``."""
 
     records: list[Record]
     offsets: dict[tuple[str, int], int]
     messages: int = 0
+    columns: list[ColumnBatch] = attrs.Factory(list)
+
+    @property
+    def items(self) -> list[Record | ColumnBatch]:
+        """Everything for downstream: the records, then the column batches."""
+        if not self.columns:
+            return self.records  # type: ignore[return-value]  # list is invariant; no copy
+        return [*self.records, *self.columns]
 
 
 _VALUE_PREFIX = 512  # bytes of a bad message kept in its dead letter (hex)

@@ -11,7 +11,7 @@
     name = "consume"
     component = "bus.consumer"
     outputs = ["records"]
-    args = { topics = ["^trade\\\\..*"], group = "sink" }
+    args = { topics = ["^trade\\\\..*"], group = "sink" }   # deliver = "columns" for a sink
 
 The producer takes its next batch only after every record of the previous one was
 acknowledged by the broker: taking it is what acknowledges the previous one to the Inbox,
@@ -34,6 +34,7 @@ import attrs
 import trio
 
 from mdp.bus._config import bootstrap_servers, load_bus_config
+from mdp.bus._consumer import KafkaConsumer
 from mdp.bus._downstream import DownstreamAcks
 from mdp.bus._interface import open_consumer, open_producer
 from mdp.bus._stats import ConsumerStats, ProducerStats
@@ -52,6 +53,11 @@ def _transport(_: object, attribute: attrs.Attribute[str], value: str) -> None:
 def _ack_mode(_: object, attribute: attrs.Attribute[str], value: str) -> None:
     if value not in ("downstream", "channel"):
         raise ValueError(f"{attribute.name} must be 'downstream' or 'channel', not {value!r}")
+
+
+def _deliver_mode(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in ("records", "columns"):
+        raise ValueError(f"{attribute.name} must be 'records' or 'columns', not {value!r}")
 
 
 def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -83,6 +89,11 @@ class ConsumerArgs:
     # reading the output channel have acknowledged its records, "channel" once it is in
     # the channel (which survives restarts, but not the process).
     ack: str = attrs.field(default="downstream", validator=_ack_mode)
+    # What goes into the output channel: "records", or "columns" for a sink — a Kafka
+    # message of trades goes as one ColumnBatch (one item however many rows it holds; size
+    # the sink's flush_rows/max_rows in messages), other kinds still as records. The
+    # in-process bus has no wire bytes and always delivers records.
+    deliver: str = attrs.field(default="records", validator=_deliver_mode)
 
 
 _STATUS_KEPT = 100
@@ -140,11 +151,13 @@ async def consumer_worker(ctx: Context, *, task_status: trio.TaskStatus[None]) -
         path=ctx.path,
         stats=stats,
     ) as consumer:
+        if isinstance(consumer, KafkaConsumer):
+            consumer.deliver = args.deliver
         if args.ack == "channel":
             task_status.started()
             while True:
                 fetched = await consumer.receive()
-                await out.send_batch(fetched.records)  # all or nothing
+                await out.send_batch(fetched.items)  # all or nothing
                 consumer.ack(fetched)  # no checkpoint between the send and the ack
                 ctx.memo["assignment"] = sorted(consumer.assignment)
         acks = DownstreamAcks(ctx, out)
@@ -163,7 +176,7 @@ async def consumer_worker(ctx: Context, *, task_status: trio.TaskStatus[None]) -
             task_status.started()
             while True:
                 fetched = await consumer.receive()
-                await out.send_batch(fetched.records)  # all or nothing
+                await out.send_batch(fetched.items)  # all or nothing
                 acks.sent(fetched)  # no checkpoint between the send and this
                 settle()
                 ctx.memo["assignment"] = sorted(consumer.assignment)

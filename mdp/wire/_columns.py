@@ -3,6 +3,9 @@
 Reading a field of a protobuf message from Python costs about as much as building a small
 object, so a per-record envelope pays a dozen of them per trade; a column pays one per
 batch, and the per-trade work left is building the record (bench/bench_wire.py).
+
+A reader that wants columns, not records (the sinks), skips that last step too: it takes
+the message's columns as they are (:class:`ColumnBatch`, checked by :func:`column_batch`).
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import attrs
+
 from mdp._exceptions import WireError
 from mdp.model import (
     PERFECT,
     Instrument,
+    Kind,
     Quality,
     QualityLevel,
     Side,
@@ -129,3 +135,54 @@ def _trades_from_columns(columns: Any, instruments: list[Instrument]) -> list[Tr
         o.__class__ = trade_type
         append(o)
     return out
+
+
+_TRADE_COLUMNS = (
+    "sequence",
+    "receive_time_ns",
+    "exchange_time_ns",
+    "match_time_ns",
+    "trade_id",
+    "price",
+    "size",
+    "side",
+)
+
+
+@attrs.frozen(eq=False)
+class ColumnBatch:
+    """One wire message's trades as its columns, no record built: ``columns`` is the
+    message's ``TradeColumns`` (proto/mdp/v1/envelope.proto), ``instruments`` its sources
+    (``columns.source_index`` indexes them; empty means every row is on the first), ``rows``
+    how many trades it holds. Downstream it is one item, however many rows it carries.
+
+    The prices and sizes are the wire's decimal strings, not yet parsed: whoever stores
+    them checks them (an unparsable one rejects its row there, not the whole message)."""
+
+    kind: Kind
+    instruments: tuple[Instrument, ...]
+    columns: Any
+    rows: int
+
+
+def column_batch(columns: Any, instruments: Sequence[Instrument]) -> ColumnBatch:
+    """``columns`` (a ``TradeColumns``) as a :class:`ColumnBatch`, after the checks that
+    decoding into records makes per row, made per column: equal lengths, sources that exist,
+    missing-time and quality/extra rows inside the batch."""
+    rows = len(columns.trade_id)
+    if any(len(getattr(columns, name)) != rows for name in _TRADE_COLUMNS):
+        raise WireError("trade columns of a batch have different lengths: not an mdp batch")
+    sources = columns.source_index
+    if sources and (len(sources) != rows or max(sources) >= len(instruments)):
+        raise WireError("batch record names a source the batch does not have")
+    if not sources and rows and not instruments:
+        raise WireError("batch record names a source the batch does not have")
+    listed = [
+        *columns.exchange_time_missing,
+        *columns.match_time_missing,
+        *(q.row for q in columns.quality),
+        *(e.row for e in columns.extra),
+    ]
+    if listed and max(listed) >= rows:
+        raise WireError("a row listed in the trade columns is not in the batch")
+    return ColumnBatch(Kind.TRADE, tuple(instruments), columns, rows)
