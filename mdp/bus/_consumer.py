@@ -38,8 +38,8 @@ from mdp.bus._config import ConsumerConfig
 from mdp.bus._fetched import Fetched, dead_letter_item
 from mdp.bus._stats import ConsumerStats
 from mdp.model import Record
-from mdp.wire._columns import ColumnBatch
 from mdp.supervision import DeadLetterStore, MemoryDeadLetters
+from mdp.wire._columns import ColumnBatch
 
 __all__ = ["KafkaConsumer", "open_kafka_consumer"]
 
