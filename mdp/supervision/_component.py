@@ -65,6 +65,7 @@ _BUILTIN_MODULES = {
     "cleaning": "mdp.cleaning._workers",
     "bus": "mdp.bus._workers",
     "binance": "mdp.exchanges.binance._component",
+    "okx": "mdp.exchanges.okx._component",
     "sink": "mdp.sinks._worker",
     "simulator": "mdp.simulator._component",
 }
