@@ -173,6 +173,8 @@ class OkxHub:
             batch: list[Frame] = []
             if self.paused:
                 t0 += tick
+                for market in self.markets.values():
+                    market.flush_pending(batch)
             else:
                 steps = min(int((now - t0) * rate), steps + cap)
                 for market in self.markets.values():

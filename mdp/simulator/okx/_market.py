@@ -254,6 +254,11 @@ class OkxMarket:
         self.pushed_seq = self.seq_id
         self.last_push_ms = t
 
+    def flush_pending(self, out: list[Frame]) -> None:
+        """Push the open window's changes now (the market is paused: its window would
+        otherwise never close, and a heartbeat must describe the whole book)."""
+        self._flush_books(self.now_ms(), out)
+
     def heartbeat(self) -> bytes:
         """An update with no levels and ``prevSeqId == seqId`` (the book did not change)."""
         row = {
