@@ -1,4 +1,5 @@
-"""``mdp simulate``: run the Binance exchange simulator on loopback until Ctrl-C/SIGTERM.
+"""``mdp simulate``: run the Binance exchange simulator on loopback until Ctrl-C/SIGTERM
+(``--exchange okx``: the OKX one, on one port; see docs/okx.md).
 
 Options override the ``--config`` file (a TOML :class:`SimulatorConfig`); ``--port`` is
 the spot port and the futures port is the next one (both ephemeral with ``--port 0``).
@@ -28,8 +29,11 @@ from mdp.simulator import (
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("simulate", help="run the exchange simulator on loopback")
+    parser.add_argument(
+        "--exchange", choices=["binance", "okx"], default="binance", help="whose protocol"
+    )
     parser.add_argument("--config", type=Path, help="a simulator TOML file")
-    parser.add_argument("--symbols", help="comma-separated, e.g. BTCUSDT,ETHUSDT")
+    parser.add_argument("--symbols", help="comma-separated: BTCUSDT,ETHUSDT (okx: BTC-USDT,…)")
     parser.add_argument("--futures-symbols", help="futures symbols if not the same ('' for none)")
     parser.add_argument("--extra-symbols", type=int, help="generated symbols to add")
     parser.add_argument("--rate", type=int, help="taker orders per second per symbol")
@@ -93,6 +97,10 @@ async def _main(config: SimulatorConfig) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.exchange == "okx":  # one port; --config and the Binance-only options do not apply
+        from mdp.simulator.okx._main import run_okx
+
+        return run_okx(args)
     config = config_from_args(args)
     # The send path allocates many short-lived dicts and tuples and creates no cycles
     # worth collecting quickly; frequent collections (each walking every live object)
