@@ -19,17 +19,22 @@ topics (deleted at the end); the machines are shared, so the load average is pri
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import time
 import uuid
+from contextlib import suppress
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import trio
 
 from mdp.bus import (
     ConsumerConfig,
+    KafkaConsumer,
+    KafkaProducer,
     ProducerConfig,
     TopicsConfig,
     delete_topics,
@@ -43,6 +48,7 @@ from mdp.wire import topic_for
 
 KAFKA = os.environ.get("MDP_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+WARM_UP = 1.0  # seconds of the latency run not counted: the group's first fetches
 
 
 def _instruments() -> list[Instrument]:
@@ -79,7 +85,9 @@ def _trades(instruments: list[Instrument], start: int, stop: int, stamp: int = 0
 
 def _topics(instruments: list[Instrument]) -> list[str]:
     names = [topic_for(Kind.TRADE, i) for i in instruments]
-    ensure_topics_sync(KAFKA, names, TopicsConfig(retention_ms=3_600_000))
+    # LogAppendTime: the broker stamps each message as it appends it (for --trace).
+    extra = {"message.timestamp.type": "LogAppendTime"}
+    ensure_topics_sync(KAFKA, names, TopicsConfig(retention_ms=3_600_000, extra=extra))
     return names
 
 
@@ -122,16 +130,163 @@ async def _throughput(count: int, batch: int) -> dict[str, float]:
     return out
 
 
+class _Stages:
+    """The stage tracer (``--trace``): wraps the producer's and the consumer's librdkafka
+    objects and notes, per Kafka message, the oldest record's stamp, when ``send`` was
+    called, when ``produce()`` was called and returned, when the delivery report came
+    (poller thread) and reached Trio, the broker's append time (the bench's topics use
+    ``LogAppendTime``: whole milliseconds, taken as the middle, so ±0.5 ms), when
+    ``poll``/``consume`` returned it in the consumer's thread, and when ``receive`` handed
+    it to the reader. Producer and consumer sides are matched by (topic, offset)."""
+
+    def __init__(self) -> None:
+        self.by_value: dict[int, list[int]] = {}  # id(value) -> times, while in flight
+        self.delivered: dict[tuple[str, int], list[int]] = {}  # (topic, offset) -> times
+        self.fetched: list[tuple[Any, int]] = []  # (message, when poll/consume returned)
+        self.consumed: list[tuple[str, int, int, int, int]] = []
+        self._send = (0, 0)  # the current send: (oldest stamp, when it was called)
+
+    def wrap_producer(self, producer: KafkaProducer) -> None:
+        stages, real = self, producer._kafka
+        send, report = producer.send, producer._report
+
+        class Traced:
+            def __len__(self) -> int:
+                return len(real)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def produce(self, topic: str, *, value: bytes, on_delivery: Any, **kw: Any) -> None:
+                # oldest stamp, send called, produce(), returned, report, report in Trio
+                times = [*stages._send, time.time_ns(), 0, 0, 0]
+                stages.by_value[id(value)] = times
+
+                def delivered(error: Any, msg: Any) -> None:
+                    times[4] = time.time_ns()
+                    stages.delivered[(msg.topic(), msg.offset())] = times
+                    on_delivery(error, msg)
+
+                real.produce(topic, value=value, on_delivery=delivered, **kw)
+                times[3] = time.time_ns()
+
+        async def traced_send(records: Any) -> None:
+            stages._send = (min(r.receive_time_ns for r in records), time.time_ns())
+            await send(records)
+
+        def traced_report(pending: Any, index: int, message: Any, error: Any) -> None:
+            stages.by_value.pop(id(message.value))[5] = time.time_ns()
+            report(pending, index, message, error)
+
+        producer._kafka = Traced()  # type: ignore[assignment]
+        producer.send = traced_send  # type: ignore[method-assign]
+        producer._report = traced_report  # type: ignore[method-assign]
+
+    def wrap_consumer(self, consumer: KafkaConsumer) -> None:
+        stages, real = self, consumer._kafka
+
+        class Traced:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def poll(self, timeout: float) -> Any:
+                msg = real.poll(timeout)
+                if msg is not None:
+                    stages.fetched.append((msg, time.time_ns()))
+                return msg
+
+            def consume(self, count: int, timeout: float) -> list[Any]:
+                msgs = real.consume(count, timeout)
+                now = time.time_ns()
+                stages.fetched.extend((m, now) for m in msgs)
+                return msgs
+
+        consumer._kafka = Traced()  # type: ignore[assignment]
+
+    def received(self) -> None:
+        """The reader has what ``receive`` just returned (and what was dropped)."""
+        now = time.time_ns()
+        fetched, self.fetched = self.fetched, []
+        for msg, at in fetched:
+            if msg.error() is None:
+                self.consumed.append((msg.topic(), msg.offset(), msg.timestamp()[1], at, now))
+
+    def table(self, since_ns: int, late_ms: float = 10.0) -> list[str]:
+        rows: list[dict[str, int]] = []
+        for topic, offset, append_ms, fetched, received in self.consumed:
+            times = self.delivered.get((topic, offset))
+            if times is None or not times[5] or times[0] < since_ns:
+                continue
+            oldest, called, produce, produced, report, in_trio = times
+            append = append_ms * 1_000_000 + 500_000
+            rows.append(
+                {
+                    "oldest record → handed to the reader": received - oldest,
+                    "record → send called (the previous send's wait)": called - oldest,
+                    "send called → produce() (encode)": produce - called,
+                    "produce() returned → broker append": append - produced,
+                    "broker append → delivery report (poller thread)": report - append,
+                    "delivery report → Trio": in_trio - report,
+                    "broker append → poll() returns (consumer thread)": fetched - append,
+                    "poll() returns → receive() returns": received - fetched,
+                }
+            )
+        if not rows:
+            return ["no messages traced"]
+        late = [r for r in rows if r["oldest record → handed to the reader"] > late_ms * 1e6]
+        out = [
+            f"{len(rows)} Kafka messages traced, {len(late)} with a record later than "
+            f"{late_ms:g} ms",
+            "",
+            f"| stage (ms) | p50 | p90 | p99 | max | mean when > {late_ms:g} ms |",
+            "|---|---|---|---|---|---|",
+        ]
+        for key in rows[0]:
+            values = sorted(r[key] for r in rows)
+            mean = statistics.mean(r[key] for r in late) / 1e6 if late else float("nan")
+            cells = [_pct(values, q) / 1e6 for q in (0.5, 0.9, 0.99)] + [values[-1] / 1e6]
+            out.append(f"| {key} | " + " | ".join(f"{c:.2f}" for c in cells) + f" | {mean:.2f} |")
+        return out
+
+
+def _pct(values: list[float] | list[int], q: float) -> float:
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+class _Pauses:
+    """Collections of the oldest generation (``gc`` callbacks): every Python thread stops
+    for them, the poller's and the consumer's included."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._start)
+
+
 async def _latency(
-    rate: int, seconds: float, producer_config: ProducerConfig, consumer_config: ConsumerConfig
+    rate: int,
+    seconds: float,
+    producer_config: ProducerConfig,
+    consumer_config: ConsumerConfig,
+    stages: _Stages | None = None,
 ) -> dict[str, float]:
     instruments = _instruments()
     topics = await trio.to_thread.run_sync(_topics, instruments)
     per_tick = rate // 1000
-    total = int(rate * seconds)
+    total = int(rate * (seconds + WARM_UP))
     latencies: list[int] = []
     pile: list[Trade] = []
     more = trio.Event()
+    since = 1 << 62  # stamps before this are the warm-up's
+    received = 0
+    pauses = _Pauses()
     try:
         async with (
             open_kafka_consumer(
@@ -140,6 +295,9 @@ async def _latency(
             open_kafka_producer(producer_config, KAFKA) as producer,
             trio.open_nursery() as nursery,
         ):
+            if stages is not None:
+                stages.wrap_producer(producer)
+                stages.wrap_consumer(consumer)
 
             async def source() -> None:
                 nonlocal more
@@ -160,10 +318,18 @@ async def _latency(
                     await producer.send(batch)
 
             async def reader_then_stop(scope: trio.CancelScope) -> None:
-                while len(latencies) < total:
+                nonlocal received
+                while received < total:
                     fetched = await consumer.receive()
                     now = time.time_ns()
-                    latencies.extend(now - r.receive_time_ns for r in fetched.records)
+                    if stages is not None:
+                        stages.received()
+                    received += len(fetched.records)
+                    latencies.extend(
+                        now - r.receive_time_ns
+                        for r in fetched.records
+                        if r.receive_time_ns >= since
+                    )
                     consumer.ack(fetched)
                 scope.cancel()
 
@@ -171,16 +337,24 @@ async def _latency(
             nursery.start_soon(reader_then_stop, nursery.cancel_scope)
             while not consumer.assignment:  # noqa: ASYNC110 - set by librdkafka's callback
                 await trio.sleep(0.05)
+            since = time.time_ns() + int(WARM_UP * 1e9)
+            gc.callbacks.append(pauses)
             nursery.start_soon(source)
             nursery.start_soon(sender)
     finally:
+        with suppress(ValueError):
+            gc.callbacks.remove(pauses)
         await trio.to_thread.run_sync(delete_topics, KAFKA, topics)
     latencies.sort()
-    warm = latencies
+    if stages is not None:
+        print("\n".join(stages.table(since)), flush=True)
     return {
-        "p50_ms": statistics.median(warm) / 1e6,
-        "p99_ms": warm[int(len(warm) * 0.99)] / 1e6,
-        "max_ms": warm[-1] / 1e6,
+        "p50_ms": _pct(latencies, 0.5) / 1e6,
+        "p99_ms": _pct(latencies, 0.99) / 1e6,
+        "p999_ms": _pct(latencies, 0.999) / 1e6,
+        "max_ms": latencies[-1] / 1e6,
+        "gc2_count": len(pauses.pauses),
+        "gc2_max_ms": max(pauses.pauses, default=0.0) * 1e3,
     }
 
 
@@ -206,22 +380,55 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--linger-ms", type=float, help="producer linger.ms (default: config's)")
     parser.add_argument("--fetch-wait-ms", type=int, help="consumer fetch.wait.max.ms")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SIDE.PROPERTY=VALUE",
+        help="a librdkafka property, e.g. producer.socket.nagle.disable=true",
+    )
     parser.add_argument("--latency-only", action="store_true")
+    parser.add_argument("--trace", action="store_true", help="time every stage (see _Stages)")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() before each latency run (the start-up objects leave the collector)",
+    )
     args = parser.parse_args()
     producer_config, consumer_config = ProducerConfig(), ConsumerConfig()
     if args.linger_ms is not None:
         producer_config = attrs.evolve(producer_config, linger_ms=args.linger_ms)
     if args.fetch_wait_ms is not None:
         consumer_config = attrs.evolve(consumer_config, fetch_wait_ms=args.fetch_wait_ms)
-    print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores, shared)")
+    for setting in args.set:
+        side, _, rest = setting.partition(".")
+        name, _, value = rest.partition("=")
+        if side == "producer":
+            extra = {**producer_config.extra, name: value}
+            producer_config = attrs.evolve(producer_config, extra=extra)
+        elif side == "consumer":
+            extra = {**consumer_config.extra, name: value}
+            consumer_config = attrs.evolve(consumer_config, extra=extra)
+        else:
+            parser.error(f"--set {setting}: begin with producer. or consumer.")
+    print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores, shared)")
     print(f"producer: {producer_config}\nconsumer: {consumer_config}")
     runs = []
     if not args.latency_only:
         runs = [trio.run(_throughput, args.trades, args.batch) for _ in range(args.runs)]
-    lat = [
-        trio.run(_latency, args.rate, args.seconds, producer_config, consumer_config)
-        for _ in range(args.runs)
-    ]
+    lat = []
+    for _ in range(args.runs):
+        if args.gc_freeze:
+            gc.collect()
+            gc.freeze()
+        stages = _Stages() if args.trace else None
+        lat.append(
+            trio.run(_latency, args.rate, args.seconds, producer_config, consumer_config, stages)
+        )
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in lat[-1].items())
+        print(f"latency run: {shown} (load {os.getloadavg()[0]:.2f})", flush=True)
+        if args.gc_freeze:
+            gc.unfreeze()
     floor = [trio.run(_timer_lateness, 3.0) for _ in range(args.runs)]
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print()
@@ -239,10 +446,13 @@ def main() -> None:
             continue
         shown = ", ".join(f"{v / 1000:.0f}k" for v in values)
         print(f"| {label} | {statistics.median(values) / 1000:.0f}k | {shown} |")
-    for key in ("p50_ms", "p99_ms", "max_ms"):
+    for key in ("p50_ms", "p99_ms", "p999_ms", "max_ms", "gc2_count", "gc2_max_ms"):
         values = [r[key] for r in lat]
         shown = ", ".join(f"{v:.2f}" for v in values)
-        label = f"produce→consume latency at {args.rate} trades/s, {key[:-3]} (ms)"
+        what = {"gc2_count": "gen-2 collections", "gc2_max_ms": "longest gen-2 collection"}
+        label = f"produce→consume latency at {args.rate} trades/s, " + what.get(
+            key, f"{key[:-3]} (ms)"
+        )
         print(f"| {label} | {statistics.median(values):.2f} | {shown} |")
     for key in ("p50_ms", "p99_ms"):
         values = [r[key] for r in floor]

@@ -1,7 +1,9 @@
 """The bus's settings: one attrs class per side, structured from ``etc/mdp/bus.toml``.
 
 Defaults are what a collector on one machine wants: batches of a thousand trades per Kafka
-message, half a millisecond of linger (the batches are large already: docs/benchmarks.md),
+message, no linger (the batches are large already, and librdkafka rounds a linger up to a
+whole millisecond, which a record pays twice: in its own send and waiting for the one before:
+docs/benchmarks.md),
 lz4 (cheap on the CPU, halves the bytes of decimal strings), and the idempotent producer
 with ``acks=all``. Anything else librdkafka knows goes through ``extra`` unchanged.
 """
@@ -54,7 +56,7 @@ class ProducerConfig:
     """How records become Kafka messages and how hard the producer batches."""
 
     records_per_message: int = attrs.field(default=1000, validator=_positive)
-    linger_ms: float = attrs.field(default=0.5, validator=_not_negative)
+    linger_ms: float = attrs.field(default=0.0, validator=_not_negative)
     batch_bytes: int = attrs.field(default=1_048_576, validator=_positive)  # batch.size
     compression: Compression = Compression.LZ4
     queue_max_messages: int = attrs.field(default=100_000, validator=_positive)
@@ -89,6 +91,8 @@ class ConsumerConfig:
 
     group: str = "mdp"
     max_messages: int = attrs.field(default=200, validator=_positive)  # per consume call
+    # The consumer thread's poll() returns at a message or after this long: how soon it
+    # notices a stop or a commit() request (not a latency: a message ends the wait).
     poll_timeout: float = attrs.field(default=0.1, validator=_positive)
     auto_offset_reset: str = "earliest"
     # Topics are per instrument, with one partition each, so spreading topics (not
