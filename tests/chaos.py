@@ -26,10 +26,12 @@ async def kill_until(
     done: Callable[[], bool],
     *,
     max_pause: float,
+    count: KillCount | None = None,
 ) -> KillCount:
     """Kill ``rng.choice(paths)`` every ``uniform(0, max_pause)`` seconds until ``done()``
-    (bound it with ``trio.fail_after`` around the call)."""
-    count = KillCount()
+    (bound it with ``trio.fail_after`` around the call); ``count``, when given, is kept up
+    to date as it goes."""
+    count = KillCount() if count is None else count
     while not done():
         try:
             await ctl.request("kill", rng.choice(paths))

@@ -259,6 +259,8 @@ class WsConnection:
             if now - self.last_pong > self.config.pong_timeout_s:
                 self.kill("no pong within the timeout")
                 return
+            if self.ws.state.name != "OPEN":
+                return  # the client is closing: the reader finishes the handshake
             if now - self._last_ping >= interval and now >= self.stalled_until:
                 self._last_ping = now
                 payload = str(self.hub.now_ms(self.market)).encode()
