@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from decimal import Decimal
 from typing import Any
@@ -270,34 +274,64 @@ class _Pauses:
             self.pauses.append(time.perf_counter() - self._start)
 
 
+def _summary(latencies: list[int], pauses: list[float]) -> dict[str, float]:
+    latencies.sort()
+    return {
+        "p50_ms": _pct(latencies, 0.5) / 1e6,
+        "p99_ms": _pct(latencies, 0.99) / 1e6,
+        "p999_ms": _pct(latencies, 0.999) / 1e6,
+        "max_ms": latencies[-1] / 1e6,
+        "gc2_count": len(pauses),
+        "gc2_max_ms": max(pauses, default=0.0) * 1e3,
+    }
+
+
+async def _read_until(
+    consumer: KafkaConsumer, total: int, since: Callable[[], int], stages: _Stages | None
+) -> list[int]:
+    """Receive ``total`` records; the latencies of those stamped at ``since()`` or later."""
+    latencies: list[int] = []
+    received = 0
+    while received < total:
+        fetched = await consumer.receive()
+        now = time.time_ns()
+        if stages is not None:
+            stages.received()
+        received += len(fetched.records)
+        start = since()
+        latencies.extend(
+            now - r.receive_time_ns for r in fetched.records if r.receive_time_ns >= start
+        )
+        consumer.ack(fetched)
+    return latencies
+
+
 async def _latency(
     rate: int,
     seconds: float,
     producer_config: ProducerConfig,
     consumer_config: ConsumerConfig,
     stages: _Stages | None = None,
+    split: bool = False,
 ) -> dict[str, float]:
+    """One run. ``split``: the consumer runs in a child process (as a sink role would),
+    so that it shares neither the GIL nor the Trio loop with the producer."""
     instruments = _instruments()
     topics = await trio.to_thread.run_sync(_topics, instruments)
     per_tick = rate // 1000
     total = int(rate * (seconds + WARM_UP))
-    latencies: list[int] = []
     pile: list[Trade] = []
     more = trio.Event()
     since = 1 << 62  # stamps before this are the warm-up's
-    received = 0
+    since_known = trio.Event()
     pauses = _Pauses()
+    result: dict[str, float] = {}
+    group = "bench-" + uuid.uuid4().hex
     try:
         async with (
-            open_kafka_consumer(
-                consumer_config, KAFKA, topics, group="bench-" + uuid.uuid4().hex
-            ) as consumer,
             open_kafka_producer(producer_config, KAFKA) as producer,
             trio.open_nursery() as nursery,
         ):
-            if stages is not None:
-                stages.wrap_producer(producer)
-                stages.wrap_consumer(consumer)
 
             async def source() -> None:
                 nonlocal more
@@ -317,45 +351,108 @@ async def _latency(
                     del pile[:]
                     await producer.send(batch)
 
-            async def reader_then_stop(scope: trio.CancelScope) -> None:
-                nonlocal received
-                while received < total:
-                    fetched = await consumer.receive()
-                    now = time.time_ns()
+            async def in_process(*, task_status: trio.TaskStatus[None]) -> None:
+                async with open_kafka_consumer(
+                    consumer_config, KAFKA, topics, group=group
+                ) as consumer:
                     if stages is not None:
-                        stages.received()
-                    received += len(fetched.records)
-                    latencies.extend(
-                        now - r.receive_time_ns
-                        for r in fetched.records
-                        if r.receive_time_ns >= since
-                    )
-                    consumer.ack(fetched)
-                scope.cancel()
+                        stages.wrap_producer(producer)
+                        stages.wrap_consumer(consumer)
+                    async with trio.open_nursery() as inner:
+                        got: list[list[int]] = []
 
-            # The group is joined inside a fetch (librdkafka runs the callbacks there).
-            nursery.start_soon(reader_then_stop, nursery.cancel_scope)
-            while not consumer.assignment:  # noqa: ASYNC110 - set by librdkafka's callback
-                await trio.sleep(0.05)
-            since = time.time_ns() + int(WARM_UP * 1e9)
+                        async def read() -> None:
+                            got.append(await _read_until(consumer, total, lambda: since, stages))
+
+                        # The group is joined inside a fetch, in the consumer's thread.
+                        inner.start_soon(read)
+                        while not consumer.assignment:  # noqa: ASYNC110 - set by a callback
+                            await trio.sleep(0.05)
+                        task_status.started()
+                result.update(_summary(got[0], []))
+                nursery.cancel_scope.cancel()
+
+            async def child(*, task_status: trio.TaskStatus[None]) -> None:
+                command = [sys.executable, __file__, "--reader", json.dumps([topics, total, group])]
+                config = json.dumps(attrs.asdict(consumer_config)).encode()
+                process = await trio.lowlevel.open_process(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+                )
+                assert process.stdin is not None
+                assert process.stdout is not None
+                lines = _Lines(process.stdout)
+                await process.stdin.send_all(config + b"\n")
+                assert await lines.next() == "ready"
+                task_status.started()
+                await since_known.wait()
+                await process.stdin.send_all(b"%d\n" % since)
+                done = json.loads(await lines.next())
+                await process.wait()
+                done["gc2_count"] += len(pauses.pauses)
+                done["gc2_max_ms"] = max(done["gc2_max_ms"], max(pauses.pauses, default=0) * 1e3)
+                result.update(done)
+                nursery.cancel_scope.cancel()
+
             gc.callbacks.append(pauses)
+            await nursery.start(child if split else in_process)  # the group is joined
+            since = time.time_ns() + int(WARM_UP * 1e9)
+            since_known.set()
             nursery.start_soon(source)
             nursery.start_soon(sender)
     finally:
         with suppress(ValueError):
             gc.callbacks.remove(pauses)
         await trio.to_thread.run_sync(delete_topics, KAFKA, topics)
-    latencies.sort()
     if stages is not None:
         print("\n".join(stages.table(since)), flush=True)
-    return {
-        "p50_ms": _pct(latencies, 0.5) / 1e6,
-        "p99_ms": _pct(latencies, 0.99) / 1e6,
-        "p999_ms": _pct(latencies, 0.999) / 1e6,
-        "max_ms": latencies[-1] / 1e6,
-        "gc2_count": len(pauses.pauses),
-        "gc2_max_ms": max(pauses.pauses, default=0.0) * 1e3,
-    }
+    if not split:
+        result["gc2_count"] = len(pauses.pauses)
+        result["gc2_max_ms"] = max(pauses.pauses, default=0.0) * 1e3
+    return result
+
+
+class _Lines:
+    """Lines of a child's stdout."""
+
+    def __init__(self, stream: trio.abc.ReceiveStream) -> None:
+        self._stream = stream
+        self._buffer = b""
+
+    async def next(self) -> str:
+        while b"\n" not in self._buffer:
+            chunk = await self._stream.receive_some()
+            if not chunk:
+                raise RuntimeError("the reader process ended early")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode()
+
+
+async def _reader_process(topics: list[str], total: int, group: str) -> None:
+    """The child of a ``--split`` run: config on stdin, "ready" once in the group, then
+    ``since`` on stdin, and the summary as JSON at the end."""
+    stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
+    lines = _Lines(stdin)
+    config = ConsumerConfig(**json.loads(await lines.next()))
+    since = 1 << 62
+    pauses = _Pauses()
+    gc.callbacks.append(pauses)
+    async with (
+        open_kafka_consumer(config, KAFKA, topics, group=group) as consumer,
+        trio.open_nursery() as nursery,
+    ):
+        got: list[list[int]] = []
+
+        async def read() -> None:
+            got.append(await _read_until(consumer, total, lambda: since, None))
+
+        nursery.start_soon(read)
+        while not consumer.assignment:  # noqa: ASYNC110 - set by librdkafka's callback
+            await trio.sleep(0.05)
+        print("ready", flush=True)
+        since = int(await lines.next())
+    gc.callbacks.remove(pauses)
+    print(json.dumps(_summary(got[0], pauses.pauses)), flush=True)
 
 
 async def _timer_lateness(seconds: float) -> dict[str, float]:
@@ -388,6 +485,12 @@ def main() -> None:
         help="a librdkafka property, e.g. producer.socket.nagle.disable=true",
     )
     parser.add_argument("--latency-only", action="store_true")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="latency: the consumer in a child process, as a sink role would be",
+    )
+    parser.add_argument("--reader", help=argparse.SUPPRESS)  # the child of --split
     parser.add_argument("--trace", action="store_true", help="time every stage (see _Stages)")
     parser.add_argument(
         "--gc-freeze",
@@ -395,6 +498,9 @@ def main() -> None:
         help="gc.freeze() before each latency run (the start-up objects leave the collector)",
     )
     args = parser.parse_args()
+    if args.reader:
+        trio.run(_reader_process, *json.loads(args.reader))
+        return
     producer_config, consumer_config = ProducerConfig(), ConsumerConfig()
     if args.linger_ms is not None:
         producer_config = attrs.evolve(producer_config, linger_ms=args.linger_ms)
@@ -423,7 +529,15 @@ def main() -> None:
             gc.freeze()
         stages = _Stages() if args.trace else None
         lat.append(
-            trio.run(_latency, args.rate, args.seconds, producer_config, consumer_config, stages)
+            trio.run(
+                _latency,
+                args.rate,
+                args.seconds,
+                producer_config,
+                consumer_config,
+                stages,
+                args.split,
+            )
         )
         shown = ", ".join(f"{k} {v:.2f}" for k, v in lat[-1].items())
         print(f"latency run: {shown} (load {os.getloadavg()[0]:.2f})", flush=True)
