@@ -1,10 +1,20 @@
 """Rows per second per sink, per core and on the wall clock.
 
     scripts/services start && eval "$(scripts/services env)"
-    python bench/bench_sinks.py [--batch 50000] [--batches 7] [--only postgres,clickhouse,parquet]
+    python bench/bench_sinks.py [--batch 50000] [--batches 7] [--per-message 1000]
+        [--only postgres,clickhouse,parquet]
 
-Each sink writes ``--batches`` batches of ``--batch`` new trades (records, as the consumer
-hands them over) and the medians over the batches are printed as a Markdown table:
+Each sink writes ``--batches`` batches of ``--batch`` new trades, starting from the Kafka
+message values a collector produced (``EnvelopeBatch`` of ``--per-message`` trades each),
+two ways, and the medians over the batches are printed as a Markdown table:
+
+* ``wire → columns``: the consumer's ``deliver = "columns"`` decode
+  (``columns_from_message``: one ``ColumnBatch`` per message) and ``sink.write_sync`` of
+  those batches — what role ``sink`` does per batch;
+* ``wire → records``: the ``deliver = "records"`` decode (``from_message``: a record per
+  trade) and ``sink.write_sync`` of the records.
+
+The decode is inside the timing: rows/s are from wire bytes to stored rows.
 
 * ``cpu`` is this process's CPU time (``time.process_time``: every thread, so polars' and
   chdb's worker threads count; the embedded ClickHouse engine runs in this process).
@@ -12,7 +22,6 @@ hands them over) and the medians over the batches are printed as a Markdown tabl
   ``/proc/<pid>/stat`` (its pid from ``pg_backend_pid()``) is added to ours, and rows/s per
   core is rows / (ours + server's). WAL writing and checkpoints by other server processes
   are not counted (the test server runs with fsync off; docs/services.md).
-* ``frame`` is the part spent turning records into columns (shared by every sink).
 
 PostgreSQL writes into a schema of its own (dropped afterwards); ClickHouse and the lake
 into temporary directories. The machine is shared: the load average is printed.
@@ -31,14 +40,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mdp.model import Instrument, Kind, MarketType, Side, Trade
-from mdp.sinks import TABLES, ClickHouseSink, ParquetLake, PostgresSink
-from mdp.sinks._frames import build_frame
+from mdp.bus._codec import HEADERS, columns_from_message, from_message
+from mdp.model import Instrument, MarketType, Side, Trade
+from mdp.sinks import ClickHouseSink, ParquetLake, PostgresSink
+from mdp.wire import encode_batch
 
 PG_DSN = os.environ.get("MDP_PG_DSN", "postgresql://mdp@127.0.0.1:15432/mdp")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -67,32 +76,25 @@ def trades(start: int, n: int) -> list[Trade]:
     ]
 
 
-def trade_frame(start: int, n: int) -> pl.DataFrame:
-    """The same trades as :func:`trades`, built as columns (what a column-decoding consumer
-    would hand over): the frame ``build_frame`` makes, without any record object."""
-    t0 = 1_764_547_200_000_000_000
-    i = pl.int_range(start, start + n, eager=True, dtype=pl.Int64)
-    prices = pl.Series([str(Decimal(6_800_000 + k).scaleb(-2)) for k in range(-50, 50)])
-    sizes = pl.Series([str(Decimal(k * 37 + 1).scaleb(-5)) for k in range(97)])
-    const = {"exchange": "binance", "market": "spot", "symbol": "BTC/USDT"}
-    return pl.DataFrame(
-        {
-            **{k: pl.repeat(v, n, eager=True) for k, v in const.items()},
-            "native_symbol": pl.repeat("BTCUSDT", n, eager=True),
-            "time_ns": t0 + i * 1_000 - 7,
-            "receive_time_ns": t0 + i * 1_000 + 350,
-            "exchange_time_ns": t0 + i * 1_000,
-            "match_time_ns": t0 + i * 1_000 - 7,
-            "sequence": i,
-            "quality_level": pl.repeat(0, n, eager=True, dtype=pl.Int64),
-            "quality_reasons": pl.repeat("", n, eager=True),
-            "extra": pl.repeat("", n, eager=True),
-            "trade_id": i,
-            "price": prices.gather(i % 100),
-            "size": sizes.gather(i % 97),
-            "side": pl.Series(["sell", "buy", "buy"]).gather(i % 3),
-        }
-    )
+def messages(start: int, n: int, per_message: int) -> list[bytes]:
+    """The trades ``start..start+n-1`` as the Kafka message values a collector produces."""
+    batch = trades(start, n)
+    return [encode_batch(batch[k : k + per_message]) for k in range(0, n, per_message)]
+
+
+def from_wire(deliver: str, write: Callable[[Any], object]) -> Callable[[list[bytes]], object]:
+    """Decode a batch's messages as ``bus.consumer`` does with ``deliver``, then write."""
+    if deliver == "columns":
+
+        def run(values: list[bytes]) -> object:
+            items: list[Any] = []
+            for value in values:
+                decoded = columns_from_message(value, HEADERS)  # type: ignore[arg-type]
+                items.extend(decoded) if isinstance(decoded, list) else items.append(decoded)
+            return write(items)
+
+        return run
+    return lambda values: write([r for v in values for r in from_message(v, HEADERS)])  # type: ignore[arg-type]
 
 
 def backend_cpu_s(pid: int) -> float:
@@ -104,6 +106,7 @@ def measure(
     name: str,
     write: Callable[[Any], object],
     batches: Sequence[Any],
+    rows: int,
     server_cpu: Callable[[], float] | None = None,
 ) -> dict[str, float | str]:
     walls, cpus, servers = [], [], []
@@ -114,14 +117,15 @@ def measure(
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
         servers.append((server_cpu() - s0) if server_cpu else 0.0)
-    n = len(batches[0])  # a frame's len is its height
+    per_core = [rows / (c + s) for c, s in zip(cpus, servers, strict=True)]
     wall, cpu, server = (statistics.median(x) for x in (walls, cpus, servers))
     return {
         "sink": name,
-        "wall rows/s": n / wall,
-        "rows/s per core": n / (cpu + server),
-        "client cpu µs/row": cpu / n * 1e6,
-        "server cpu µs/row": server / n * 1e6,
+        "wall rows/s": rows / wall,
+        "rows/s per core": statistics.median(per_core),
+        "range": f"{min(per_core) / 1e3:,.0f}–{max(per_core) / 1e3:,.0f}k",
+        "client cpu µs/row": cpu / rows * 1e6,
+        "server cpu µs/row": server / rows * 1e6,
     }
 
 
@@ -129,32 +133,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch", type=int, default=50_000)
     parser.add_argument("--batches", type=int, default=7)
+    parser.add_argument("--per-message", type=int, default=1000)
     parser.add_argument("--only", default="postgres,clickhouse,parquet")
     args = parser.parse_args()
     only = set(args.only.split(","))
-    batches = [trades(1 + b * args.batch, args.batch) for b in range(args.batches)]
-    offset = 10**9  # the frame runs write other ids: new rows, not duplicates
-    frames = [trade_frame(offset + 1 + b * args.batch, args.batch) for b in range(args.batches)]
-    assert frames[0].columns == [c.name for c in TABLES[Kind.TRADE].columns]
+    n, k = args.batch, args.batches
+    # Each run writes new trades (other ids and times), so none is a duplicate.
+    inputs = {
+        deliver: [messages(1 + (r * k + b) * n, n, args.per_message) for b in range(k)]
+        for r, deliver in enumerate(("columns", "records"))
+    }
     print(f"load average before: {os.getloadavg()}, {os.cpu_count()} cores")
-    print(f"batches: {args.batches} × {args.batch} trades, medians\n")
+    print(f"batches: {k} × {n} trades, {args.per_message} a message; medians\n")
     rows: list[dict[str, float | str]] = []
 
-    frame_samples = []
-    for batch in batches:
-        c0 = time.process_time()
-        build_frame(TABLES[batch[0].kind], batch)
-        frame_samples.append(time.process_time() - c0)
-    frame = statistics.median(frame_samples)
-    rows.append(
-        {
-            "sink": "(records → frame only)",
-            "wall rows/s": float("nan"),
-            "rows/s per core": args.batch / frame,
-            "client cpu µs/row": frame / args.batch * 1e6,
-            "server cpu µs/row": 0.0,
-        }
-    )
+    def both(name: str, write: Callable[[Any], object], server: Any = None) -> None:
+        for deliver, batches in inputs.items():
+            rows.append(
+                measure(f"{name}, wire → {deliver}", from_wire(deliver, write), batches, n, server)
+            )
 
     if "postgres" in only:
         schema = f"bench_sinks_{os.getpid()}"
@@ -166,20 +163,14 @@ def main() -> None:
             pg.write_sync(trades(10**12, 10))  # connect and migrate outside the timing
             assert pg._conn is not None
             pid = pg._conn.info.backend_pid
-            rows.append(measure("postgres", pg.write_sync, batches, lambda: backend_cpu_s(pid)))
-            rows.append(
-                measure(
-                    "postgres, from columns",
-                    lambda f: pg.write_frame_sync(Kind.TRADE, f),
-                    frames,
-                    lambda: backend_cpu_s(pid),
-                )
-            )
+            both("postgres", pg.write_sync, lambda: backend_cpu_s(pid))
+            again = inputs["columns"]
             rows.append(
                 measure(
                     "postgres, same batches again (redelivery: all duplicates)",
-                    pg.write_sync,
-                    batches,
+                    from_wire("columns", pg.write_sync),
+                    again,
+                    n,
                     lambda: backend_cpu_s(pid),
                 )
             )
@@ -192,34 +183,22 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-chdb-") as root:
             ch = ClickHouseSink(f"chdb://{root}")
             ch.write_sync(trades(10**12, 10))
-            rows.append(measure("clickhouse (chdb, in process)", ch.write_sync, batches))
-            rows.append(
-                measure(
-                    "clickhouse, from columns",
-                    lambda f: ch.write_frame_sync(Kind.TRADE, f),
-                    frames,
-                )
-            )
+            both("clickhouse (chdb, in process)", ch.write_sync)
             ch.close()
 
     if "parquet" in only:
         for fsync in (True, False):
             with tempfile.TemporaryDirectory(prefix="bench-lake-", dir="/var/tmp") as root:
                 lake = ParquetLake(root, fsync=fsync, compact_every_s=1e9)
-                rows.append(measure(f"parquet (fsync={fsync})", lake.write_sync, batches))
-                rows.append(
-                    measure(
-                        f"parquet (fsync={fsync}), from columns",
-                        lambda f, lake=lake: lake.write_frame_sync(Kind.TRADE, f),
-                        frames,
-                    )
-                )
+                both(f"parquet (fsync={fsync})", lake.write_sync)
 
-    print("| sink | rows/s per core | wall rows/s | client CPU µs/row | server CPU µs/row |")
+    print(
+        "| sink, input | rows/s per core (range) | wall rows/s | client CPU µs/row | server CPU µs/row |"
+    )
     print("|---|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| {r['sink']} | {r['rows/s per core']:,.0f} | {r['wall rows/s']:,.0f} "
+            f"| {r['sink']} | {r['rows/s per core']:,.0f} ({r['range']}) | {r['wall rows/s']:,.0f} "
             f"| {r['client cpu µs/row']:.2f} | {r['server cpu µs/row']:.2f} |"
         )
     print(f"\nload average after: {os.getloadavg()}")

@@ -19,13 +19,13 @@ import clickhouse_connect
 import polars as pl
 import trio
 
-from mdp.model import Kind, Record
+from mdp.model import Kind
 from mdp.sinks._decimals import cast_decimals
 from mdp.sinks._errors import StoreUnavailable
 from mdp.sinks._frames import Rejected
 from mdp.sinks._migrate import migrate_clickhouse
 from mdp.sinks._schema import TABLES
-from mdp.sinks._sink import FrameRows, WriteResult, write_bisecting, write_records
+from mdp.sinks._sink import FrameRows, Item, WriteResult, write_bisecting, write_items
 
 __all__ = ["ClickHouseSink", "connect_clickhouse"]
 
@@ -68,15 +68,15 @@ class ClickHouseSink:
             self._client = client
         return self._client
 
-    async def write(self, records: Sequence[Record]) -> WriteResult:
-        return await trio.to_thread.run_sync(self.write_sync, records)
+    async def write(self, items: Sequence[Item]) -> WriteResult:
+        return await trio.to_thread.run_sync(self.write_sync, items)
 
     async def write_frame(self, kind: Kind, frame: pl.DataFrame) -> WriteResult:
         return await trio.to_thread.run_sync(self.write_frame_sync, kind, frame)
 
-    def write_sync(self, records: Sequence[Record]) -> WriteResult:
+    def write_sync(self, items: Sequence[Item]) -> WriteResult:
         """:meth:`write` on the calling thread (the benchmark uses it)."""
-        return write_records(records, self.write_frame_sync)
+        return write_items(items, self.write_frame_sync)
 
     def write_frame_sync(
         self, kind: Kind, frame: pl.DataFrame, items: Sequence[Any] | None = None

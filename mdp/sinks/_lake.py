@@ -36,11 +36,11 @@ from urllib.parse import quote
 import polars as pl
 import trio
 
-from mdp.model import Kind, Record
+from mdp.model import Kind
 from mdp.sinks._decimals import cast_decimals
 from mdp.sinks._errors import StoreUnavailable
 from mdp.sinks._schema import TABLES, Table
-from mdp.sinks._sink import FrameRows, WriteResult, write_records
+from mdp.sinks._sink import FrameRows, Item, WriteResult, write_items
 
 __all__ = ["ParquetLake"]
 
@@ -120,15 +120,15 @@ class ParquetLake:
         parts += [("symbol", symbol), ("date", date)]
         return self.root.joinpath(*(f"{k}={quote(v, safe='')}" for k, v in parts))
 
-    async def write(self, records: Sequence[Record]) -> WriteResult:
-        return await trio.to_thread.run_sync(self.write_sync, records)
+    async def write(self, items: Sequence[Item]) -> WriteResult:
+        return await trio.to_thread.run_sync(self.write_sync, items)
 
     async def write_frame(self, kind: Kind, frame: pl.DataFrame) -> WriteResult:
         return await trio.to_thread.run_sync(self.write_frame_sync, kind, frame)
 
-    def write_sync(self, records: Sequence[Record]) -> WriteResult:
+    def write_sync(self, items: Sequence[Item]) -> WriteResult:
         """:meth:`write` on the calling thread; compacts what it wrote when one is due."""
-        result = write_records(records, self.write_frame_sync)
+        result = write_items(items, self.write_frame_sync)
         if time.monotonic() - self._last_compaction >= self.compact_every_s:
             try:
                 self.compact_touched()

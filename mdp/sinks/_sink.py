@@ -1,6 +1,8 @@
 """The one interface every store sits behind, and what the stores share.
 
-A sink takes a batch of records of any kinds and either stores all of them it can — the
+A sink takes a batch of records of any kinds — or of column batches, a Kafka message's
+trades as its wire columns (``_column_frames.py``), or both mixed — and either stores all
+of them it can — the
 rows the store rejects come back with the reason, the rest are written — or raises
 :class:`StoreUnavailable` having written nothing it cannot write again harmlessly (every
 write is idempotent on the natural key, so a retried batch stores each row once).
@@ -19,10 +21,15 @@ import attrs
 import polars as pl
 
 from mdp.model import Kind, Record
+from mdp.sinks._column_frames import trade_frame
 from mdp.sinks._frames import Rejected, build_frame, group_by_kind
 from mdp.sinks._schema import TABLES
+from mdp.wire._columns import ColumnBatch
 
-__all__ = ["FrameRows", "Sink", "WriteResult", "write_bisecting", "write_records"]
+__all__ = ["FrameRows", "Item", "Sink", "WriteResult", "write_bisecting", "write_items"]
+
+Item = Record | ColumnBatch
+"""What a sink is fed: a record, or a column batch (one channel item, many rows)."""
 
 
 @attrs.frozen
@@ -43,8 +50,8 @@ class Sink(Protocol):
         """Connect and bring the schema up to date (migrations); raises
         :class:`StoreUnavailable` when the store cannot be reached."""
 
-    async def write(self, records: Sequence[Record]) -> WriteResult:
-        """Store ``records`` (idempotently); see the module docstring."""
+    async def write(self, items: Sequence[Item]) -> WriteResult:
+        """Store ``items`` (idempotently); see the module docstring."""
 
     async def write_frame(self, kind: Kind, frame: pl.DataFrame) -> WriteResult:
         """Store a frame of one kind, in the columns ``build_frame`` makes (decimals as
@@ -72,14 +79,23 @@ class FrameRows(Sequence[dict[str, Any]]):
     def __getitem__(self, index: int | slice) -> dict[str, Any] | FrameRows:
         if isinstance(index, slice):
             return FrameRows(self.frame[index])
+        if not -self.frame.height <= index < self.frame.height:
+            raise IndexError(index)  # what ends iteration over a Sequence
         return self.frame.row(index, named=True)
 
 
 WriteFrame = Callable[[Kind, pl.DataFrame, Sequence[Any]], WriteResult]
 
 
-def write_records(records: Sequence[Record], write_frame: WriteFrame) -> WriteResult:
-    """Group by kind, build each kind's frame, write it; the results added up."""
+def write_items(items: Sequence[Item], write_frame: WriteFrame) -> WriteResult:
+    """Group the records by kind and build each kind's frame, build one frame of the
+    column batches' rows, write each; the results added up. A rejected record comes back
+    as itself, a rejected row of a column batch as the row (a dict)."""
+    records: Sequence[Record] = items  # type: ignore[assignment]  # usually all records
+    batches: list[ColumnBatch] = []
+    if any(type(item) is ColumnBatch for item in items):
+        records = [item for item in items if type(item) is not ColumnBatch]  # type: ignore[misc]
+        batches = [item for item in items if isinstance(item, ColumnBatch)]
     written = 0
     rejected: list[Rejected] = []
     for kind, group in group_by_kind(records).items():
@@ -87,6 +103,17 @@ def write_records(records: Sequence[Record], write_frame: WriteFrame) -> WriteRe
         result = write_frame(kind, frame, kept)
         written += result.written
         rejected += bad
+        rejected += result.rejected
+    if batches:
+        frame, bad_rows = trade_frame(batches)
+        if bad_rows:
+            reasons = dict(reversed(bad_rows))  # the first reason of a row
+            rows = FrameRows(frame)
+            rejected += [(rows[i], reason) for i, reason in sorted(reasons.items())]
+            keep = pl.Series([True] * frame.height).scatter(list(reasons), False)
+            frame = frame.filter(keep)
+        result = write_frame(batches[0].kind, frame, FrameRows(frame))
+        written += result.written
         rejected += result.rejected
     return WriteResult(written, tuple(rejected))
 
