@@ -3,6 +3,7 @@ process, parsed to model batches with continuity checks on (as bench_collector.p
 for Binance).
 
     python bench/bench_okx.py [--frames 300000] [--runs 5]
+    python bench/bench_okx.py --costs      # CPU per frame of the hot loop, no sockets
 
 The simulator is ``mdp simulate --exchange okx --replay CAPTURE --speed 0`` in a child
 process (pinned to CPU 0): a capture of ``trades`` pushes for BTC-USDT and ETH-USDT
@@ -121,12 +122,72 @@ def run_once(capture: Path, frames: int, port: int) -> tuple[float, float]:
     return n / wall, n / cpu
 
 
+def cost_figures() -> None:
+    """Per-frame CPU of ``GroupState.process`` (envelope, dispatch, rows, continuity,
+    records) on one read's worth of pushes, and of the msgspec decodes alone."""
+    import orjson
+
+    from mdp.exchanges.okx import GroupState, OkxStreamsArgs, instruments_from_okx
+    from mdp.exchanges.okx._dispatch import ConnectionView
+    from mdp.exchanges.okx._parse import push_decoder, trade_rows
+    from mdp.simulator.okx import record_okx_capture
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _timing import per_call_ns
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "c.jsonl"
+        record_okx_capture(path, frames=20_000, keys=[f"trades:{s}" for s in SYMBOLS])
+        payloads = [
+            orjson.dumps(orjson.loads(line)["frame"]) for line in path.read_bytes().splitlines()
+        ]
+    rows = [
+        {"instType": "SPOT", "instId": s, "baseCcy": s.split("-")[0], "quoteCcy": "USDT",
+         "tickSz": "0.1", "lotSz": "0.00000001"}
+        for s in SYMBOLS
+    ]  # fmt: skip
+    known = instruments_from_okx(rows)
+    args = OkxStreamsArgs(symbols=SYMBOLS, channels=["trades"])
+    batch = 100
+    chunks = [payloads[i : i + batch] for i in range(0, len(payloads) - batch, batch)]
+
+    def fresh() -> GroupState:
+        return GroupState(args, {k: v[0] for k, v in known.items()}, {})
+
+    state = fresh()
+    view = ConnectionView(set())
+    index = [0]
+
+    def process() -> None:
+        i = index[0]
+        if i == len(chunks):
+            state.__dict__.update(fresh().__dict__)  # replay from the start: no duplicates
+            i = 0
+        state.process(chunks[i], 0, 0.0, [], view)
+        index[0] = i + 1
+
+    one = payloads[0]
+    data = bytes(push_decoder.decode(one).data)
+    print("| step (per frame) | ns |")
+    print("|---|---:|")
+    print(
+        f"| push envelope decode (msgspec) | {per_call_ns(lambda: push_decoder.decode(one)):.0f} |"
+    )
+    print(f"| trade rows decode (msgspec) | {per_call_ns(lambda: trade_rows.decode(data)):.0f} |")
+    print(f"| GroupState.process, whole hot loop | {per_call_ns(process, items=batch):.0f} |")
+    print(f"\nload average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=300_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--port", type=int, default=9410)
+    parser.add_argument("--costs", action="store_true", help="only the per-frame CPU costs")
     args = parser.parse_args()
+    if args.costs:
+        cost_figures()
+        return
     if _pin():
         os.sched_setaffinity(0, {1})
     with tempfile.TemporaryDirectory() as tmp:

@@ -89,7 +89,7 @@ class GroupState:
         inst, sizes = self.sized[inst_id]
         if channel == "trades":
             tracker = self.trackers[name] = TradeTracker(inst, sizes, name, self.backfills)
-            return lambda raw, action, recv_ns, out: tracker.on_payload(raw, recv_ns, out)
+            return tracker.on_payload
         if channel == "books":
             book = self.books[name] = BookSync(
                 inst, sizes, name, self.args.book_bootstrap == "rest"

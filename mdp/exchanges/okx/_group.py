@@ -287,7 +287,7 @@ class StreamGroup:
                 break
             decoded = trade_rows.decode(orjson.dumps(page))
             rows += decoded
-            after = min(int(r.tradeId) for r in decoded)
+            after = min(r.tradeId for r in decoded)
             if len(page) < 100:
                 break
         return rows

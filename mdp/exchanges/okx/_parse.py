@@ -15,6 +15,7 @@ trade (``ts``, the fill time), which goes to ``match_time_ns``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -65,34 +66,38 @@ class Push(msgspec.Struct, gc=False):
 
 class TradeRow(msgspec.Struct, gc=False):
     """One ``trades`` row (and one ``history-trades`` row): ``tradeId`` is the last id
-    of ``count`` fills."""
+    of ``count`` fills (0: not given, as in OKX's REST rows). OKX sends the integers as
+    strings; the lax decoder below reads them as ints without a Python ``int()`` each."""
 
-    tradeId: str
+    tradeId: int
     px: str
     sz: str
     side: str
-    ts: str
-    count: str = ""
+    ts: int
+    count: int = 0
 
 
 push_decoder = msgspec.json.Decoder(Push)
-trade_rows = msgspec.json.Decoder(list[TradeRow])
+trade_rows = msgspec.json.Decoder(list[TradeRow], strict=False)
 _rows = msgspec.json.Decoder(list[dict[str, Any]])
 
 
 class Sizes:
     """Wire size strings → base-unit Decimals: as they are on SPOT, × ``ctVal`` on a
-    SWAP (cached: sizes repeat)."""
+    SWAP (cached: sizes repeat). ``of`` is the function to call on the hot path."""
 
-    __slots__ = ("_cache", "ct_val")
+    __slots__ = ("_cache", "ct_val", "of")
 
     def __init__(self, ct_val: Decimal | None) -> None:
         self.ct_val = ct_val
         self._cache: dict[str, Decimal] = {}
+        self.of: Callable[[str], Decimal] = _decimal if ct_val is None else self._contracts
 
     def __call__(self, sz: str) -> Decimal:
-        if self.ct_val is None:
-            return _decimal(sz)
+        return self.of(sz)
+
+    def _contracts(self, sz: str) -> Decimal:
+        assert self.ct_val is not None
         value = self._cache.get(sz)
         if value is None:
             if len(self._cache) >= 100_000:

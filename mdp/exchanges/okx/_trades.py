@@ -46,6 +46,7 @@ class TradeTracker:
     ) -> None:
         self.inst = inst
         self.sizes = sizes
+        self._size = sizes.of
         self.stream = stream
         self.opened = gaps
         self.next_id: int | None = None
@@ -55,27 +56,28 @@ class TradeTracker:
         self.gaps = 0
 
     def build(self, row: TradeRow, recv_ns: int, quality: Quality = PERFECT) -> Trade:
-        tid = int(row.tradeId)
+        tid = row.tradeId
         o: Any = _new(_fields)  # the private mutable twin, then a Trade (see binance/_parse)
         o.instrument = self.inst
         o.receive_time_ns = recv_ns
         o.exchange_time_ns = None
-        o.match_time_ns = int(row.ts) * 1_000_000
+        o.match_time_ns = row.ts * 1_000_000
         o.sequence = tid
         o.quality = quality
         o.extra = ()
         o.trade_id = tid
         o.price = _decimal(row.px)
-        o.size = self.sizes(row.sz)
+        o.size = self._size(row.sz)
         o.side = _BUY if row.side == "buy" else _SELL
         o.__class__ = Trade
         trade: Trade = o
         return trade
 
-    def on_payload(self, raw: Any, recv_ns: int, out: list[Record]) -> None:
+    def on_payload(self, raw: Any, action: str, recv_ns: int, out: list[Record]) -> None:
+        """The stream's handler (``action`` is unused: trades have none)."""
         for row in trade_rows.decode(raw):
-            tid = int(row.tradeId)
-            first = tid - int(row.count or 1) + 1
+            tid = row.tradeId
+            first = tid - (row.count or 1) + 1
             nxt = self.next_id
             if first == nxt and self.held is None:  # the hot path
                 out.append(self.build(row, recv_ns))
@@ -116,9 +118,9 @@ class TradeTracker:
         lo, hi = self.gap
         inside: dict[int, tuple[int | None, Trade]] = {}
         for row in rows:
-            tid = int(row.tradeId)
+            tid = row.tradeId
             if lo <= tid <= hi:
-                first = tid - int(row.count) + 1 if row.count else None
+                first = tid - row.count + 1 if row.count else None
                 inside[tid] = (first, self.build(row, recv_ns, BACKFILLED))
         after: list[_Held] = []
         for h in self.held:

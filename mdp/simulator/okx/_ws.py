@@ -253,8 +253,6 @@ class OkxConnection:
         ops.append(now)
         for arg in args:
             await self._one(request["op"], arg, id_)
-        self.delivered = frozenset(self.subs)
-        self.hub.mark_dirty()
 
     def _key(self, arg: dict[str, Any]) -> str | None:
         """The channel key of a valid argument, None if the channel or instrument does
@@ -284,17 +282,22 @@ class OkxConnection:
         ack: dict[str, Any] = {"event": op, "arg": arg, "connId": self.conn_id}
         if id_ is not None:
             ack = {"id": id_, **ack}
-        if op == "unsubscribe":
+        new = op == "subscribe" and key not in self.subs
+        if op == "subscribe":
+            self.subs[key] = None
+        else:
             self.subs.pop(key, None)
+        # Under the send lock and without a checkpoint until the ack is on its way: the hub
+        # renders the channel from its next tick on (mark_dirty), the first push is queued
+        # behind nothing it should follow, and the ack still goes out before it.
+        async with self._lock:
             self.delivered = frozenset(self.subs)
-            await self.send_text(orjson.dumps(ack))
-            return
-        new = key not in self.subs
-        self.subs[key] = None
-        self.delivered = frozenset(self.subs)
-        await self.send_text(orjson.dumps(ack))
-        if new:
-            self._first_push(key)
+            self.hub.mark_dirty()
+            if new:
+                self._first_push(key)
+            payload = orjson.dumps(ack)
+            await self.stream.send_all(frame_header(len(payload)) + payload)
+        self.last_traffic = trio.current_time()
 
     def _first_push(self, key: str) -> None:
         """What OKX sends right after a subscription: the ``books`` snapshot (continued

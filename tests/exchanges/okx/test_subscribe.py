@@ -72,15 +72,15 @@ def test_trade_id_is_the_last_of_count_fills() -> None:
     tracker = TradeTracker(INST, Sizes(None), "trades:BTC-USDT", gaps)
     out: list[Record] = []
     # tradeId 123, count 3 covers 121–123; the next message must start at 124.
-    tracker.on_payload(_push((123, 3), (125, 2), (126, 1)), 0, out)
+    tracker.on_payload(_push((123, 3), (125, 2), (126, 1)), "", 0, out)
     assert [r.trade_id for r in out if isinstance(r, Trade)] == [123, 125, 126]
     assert not gaps
-    tracker.on_payload(_push((126, 1)), 0, out)  # a duplicate
+    tracker.on_payload(_push((126, 1)), "", 0, out)  # a duplicate
     assert tracker.duplicates == 1
-    tracker.on_payload(_push((131, 2)), 0, out)  # starts at 130: 127–129 are missing
+    tracker.on_payload(_push((131, 2)), "", 0, out)  # starts at 130: 127–129 are missing
     assert tracker.gap == (127, 129)
     assert gaps == [tracker]
-    tracker.on_payload(_push((132, 1)), 0, out)  # held behind the backfill
+    tracker.on_payload(_push((132, 1)), "", 0, out)  # held behind the backfill
     done: list[Record] = []
     rows = trade_rows.decode(_push((128, 2)))  # REST has 127–128 only (same row format)
     again = tracker.backfilled(list(rows), 0, done)
