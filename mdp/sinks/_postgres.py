@@ -73,6 +73,22 @@ def _insert_sql(table: Table) -> str:
     )
 
 
+def _stored_since_sql(table: Table) -> str:
+    """Does the table hold a row of this instrument at or after the batch's first time?"""
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM {table.name} WHERE time >= {_time('%(lo)s::bigint')}"
+        " AND exchange = %(exchange)s AND market = %(market)s AND symbol = %(symbol)s)"
+    )
+
+
+def _with_time(frame: pl.DataFrame) -> pl.DataFrame:
+    """``time`` as timestamptz text, the µs ``_time`` computes (ns / 1000 toward zero)."""
+    ns = pl.col("time_ns")
+    us = pl.when(ns >= 0).then(ns // 1000).otherwise((ns + 999) // 1000)  # // floors
+    text = us.cast(pl.Datetime("us", "UTC")).dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00")
+    return frame.with_columns(text.alias("time"))
+
+
 def _csv_frame(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
     """Arrays as PostgreSQL array literals ({1.5,2}); CSV has no list type."""
     arrays = [
@@ -90,6 +106,11 @@ def _rejection(exc: BaseException) -> str | None:
     return None
 
 
+def _fetch(cur: psycopg.Cursor[Any], sql: str, params: dict[str, Any]) -> bool:
+    row = cur.execute(sql, params).fetchone()
+    return bool(row and row[0])
+
+
 class PostgresSink:
     """Writes batches to PostgreSQL (TimescaleDB hypertables when the extension exists)."""
 
@@ -100,6 +121,11 @@ class PostgresSink:
         self.connect_timeout = connect_timeout
         self._conn: psycopg.Connection[Any] | None = None
         self._inserts = {kind: _insert_sql(table) for kind, table in TABLES.items()}
+        self._direct_copies = {
+            kind: f"COPY {t.name} ({', '.join(c.name for c in t.columns)}, time) "
+            "FROM STDIN (FORMAT csv)"
+            for kind, t in TABLES.items()
+        }
 
     async def open(self) -> None:
         await trio.to_thread.run_sync(self._connection)
@@ -148,6 +174,8 @@ class PostgresSink:
         conn = self._connection()
         table = TABLES[kind]
         insert = self._inserts[kind]
+        stored_since = _stored_since_sql(table)
+        direct = self._direct_copies[kind]
 
         rows: Sequence[Any] = FrameRows(frame) if items is None else items
         total = frame.height
@@ -161,22 +189,32 @@ class PostgresSink:
                 frame, rows = frame[keep], [rows[i] for i in keep]
 
         def copy(part: pl.DataFrame) -> None:
-            data = _csv_frame(table, part).write_csv(None, include_header=False)
             window = part.select(lo=pl.col("time_ns").min(), hi=pl.col("time_ns").max()).row(
                 0, named=True
             )
-            instruments = sorted(part.select(_INSTRUMENT).unique().iter_rows())
+            starts = part.group_by(_INSTRUMENT).agg(lo=pl.col("time_ns").min()).sort(_INSTRUMENT)
             with conn.transaction(), conn.cursor() as cur:
-                for exchange, market, symbol in instruments:
+                for exchange, market, symbol, _ in starts.iter_rows():
                     lock = f"{table.name}/{exchange}/{market}/{symbol}"
                     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
-                with cur.copy(f"COPY _stage_{table.name} FROM STDIN (FORMAT csv)") as cp:
-                    cp.write(data)
                 if table.version is None:
-                    # Look for stored twins through the index on time, never by scanning
+                    # Look for stored rows through the index on time, never by scanning
                     # the chunk: fresh chunks have no statistics, and a scan grows with the
                     # day. No JIT: it costs more than these statements take.
                     cur.execute("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
+                    if not any(_fetch(cur, stored_since, p) for p in starts.iter_rows(named=True)):
+                        # Nothing of these instruments stored at or after the batch's first
+                        # time (the usual case: new data), so no row can be a twin: COPY
+                        # straight into the table, no staging, no anti-join.
+                        data = _csv_frame(table, _with_time(part)).write_csv(
+                            None, include_header=False
+                        )
+                        with cur.copy(direct) as cp:
+                            cp.write(data)
+                        return
+                data = _csv_frame(table, part).write_csv(None, include_header=False)
+                with cur.copy(f"COPY _stage_{table.name} FROM STDIN (FORMAT csv)") as cp:
+                    cp.write(data)
                 cur.execute(insert, window if table.version is None else None)
 
         try:
