@@ -18,6 +18,8 @@ The decode is inside the timing: rows/s are from wire bytes to stored rows.
 
 * ``cpu`` is this process's CPU time (``time.process_time``: every thread, so polars' and
   chdb's worker threads count; the embedded ClickHouse engine runs in this process).
+* rows/s per core = rows / (this process's CPU + the server's), the median over the
+  batches, with the range over them;
 * for PostgreSQL the server's CPU counts too: the backend's utime+stime from
   ``/proc/<pid>/stat`` (its pid from ``pg_backend_pid()``) is added to ours, and rows/s per
   core is rows / (ours + server's). WAL writing and checkpoints by other server processes
@@ -192,9 +194,8 @@ def main() -> None:
                 lake = ParquetLake(root, fsync=fsync, compact_every_s=1e9)
                 both(f"parquet (fsync={fsync})", lake.write_sync)
 
-    print(
-        "| sink, input | rows/s per core (range) | wall rows/s | client CPU µs/row | server CPU µs/row |"
-    )
+    print("| sink, input | rows/s per core (range) | wall rows/s | client CPU µs/row", end="")
+    print(" | server CPU µs/row |")
     print("|---|---:|---:|---:|---:|")
     for r in rows:
         print(

@@ -6,8 +6,14 @@
     inputs = ["records"]
     args = { dsn = "postgresql://mdp@127.0.0.1:5432/mdp", flush_rows = 50000 }
 
+Fed by ``bus.consumer`` with ``deliver = "columns"`` (the fast way: no record per trade),
+the channel carries a column batch per Kafka message of trades, and a column batch counts
+as **one item** for the channel's capacity and for ``flush_rows`` and ``max_rows``: set
+them in messages (``records_per_message`` trades each, 1000 by default), e.g.
+``flush_rows = 50, max_rows = 100`` for writes of 50 000–100 000 trades.
+
 Order of work, which is what makes "offsets are committed after the write" hold: wait
-until ``flush_rows`` records are queued or ``flush_interval_s`` has passed since the first
+until ``flush_rows`` items are queued or ``flush_interval_s`` has passed since the first
 one; take at most ``max_rows``; write them — while the store is down, wait with capped,
 jittered backoff and write the *same* batch again, for as long as it takes (the channel
 fills and the consumer upstream stops: backpressure, nothing dropped); dead-letter the rows
@@ -53,9 +59,9 @@ class SinkStats:
 
 @attrs.frozen(kw_only=True)
 class _FlushArgs:
-    flush_rows: int = 50_000  # write once this many records are queued...
+    flush_rows: int = 50_000  # write once this many items are queued...
     flush_interval_s: float = 1.0  # ...or this long after the first one arrived
-    max_rows: int = 100_000  # records per write at most
+    max_rows: int = 100_000  # items per write at most (a record, or a column batch: one each)
     retry_initial_s: float = 0.1
     retry_max_s: float = 10.0
 
