@@ -126,6 +126,22 @@ class StreamGroup:
         self.connections = 0
         self._nursery: trio.Nursery | None = None
         self._in_flight: set[int] = set()
+        self._resume_work()
+
+    def _resume_work(self) -> None:
+        """A restarted worker gets its state back from the memo, but not the tasks that
+        were filling its gaps and fetching its snapshots: they died with the old instance.
+        Queue that work again (the first read starts it), or a gap would hold its trades
+        back for ever and a book would buffer diffs for a snapshot nobody fetches."""
+        state = self.state
+        for tracker in state.trackers.values():
+            if tracker.gap is not None and tracker not in state.backfills:
+                state.backfills.append(tracker)
+        for book in state.books.values():
+            if not book.live:
+                book.need_snapshot = True
+                if book not in state.snapshots:
+                    state.snapshots.append(book)
 
     async def _publish(self, records: list[Record]) -> None:
         """Send what the trackers already count as delivered, shielded: a cancellation
