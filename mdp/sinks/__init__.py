@@ -1,8 +1,10 @@
 """Storage sinks: batch writers for PostgreSQL/TimescaleDB, ClickHouse and a Parquet lake,
 behind one interface (:class:`Sink`), each runnable as a supervised worker
 (``sink.postgres``, ``sink.clickhouse``, ``sink.parquet``: importing this package
-registers them, so a role file names ``mdp.sinks`` in ``run.imports``). docs/storage.md
-has the tables, keys and guarantees.
+registers them, so a role file names ``mdp.sinks`` in ``run.imports``). They take records,
+or a consumer's column batches (``bus.consumer`` with ``deliver = "columns"``: a Kafka
+message of trades as its wire columns, no record per trade). docs/storage.md has the
+tables, keys and guarantees.
 """
 
 from mdp.sinks._clickhouse import ClickHouseSink, connect_clickhouse
