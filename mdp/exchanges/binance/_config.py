@@ -12,14 +12,11 @@ from __future__ import annotations
 import attrs
 
 from mdp._exceptions import ConfigError
+from mdp.exchanges._endpoints import Endpoint, endpoints
 from mdp.model import MarketType
 
-__all__ = ["SPOT_REST", "SPOT_WS", "StreamGroupArgs", "cadence_s", "is_market_class"]
+__all__ = ["StreamGroupArgs", "cadence_s", "is_market_class"]
 
-SPOT_WS = "wss://stream.binance.com:9443"
-SPOT_REST = "https://api.binance.com"
-FUTURES_WS = "wss://fstream.binance.com"
-FUTURES_REST = "https://fapi.binance.com"
 
 _MARKET_CLASS = ("aggTrade", "markPrice", "forceOrder", "kline")
 _KNOWN = ("trade", "aggTrade", "depth", "bookTicker", "markPrice", "forceOrder")
@@ -50,8 +47,9 @@ class StreamGroupArgs:
     market: MarketType = MarketType.SPOT  # spot or perpetual (USD-M)
     symbols: list[str] = attrs.Factory(lambda: ["BTCUSDT"])
     streams: list[str] = attrs.Factory(lambda: ["trade", "depth@100ms", "bookTicker"])
-    ws_url: str = ""  # base URL; empty: Binance's own
+    ws_url: str = ""  # base URL; empty: the exchanges file's (Binance's own by default)
     rest_url: str = ""
+    exchanges: str = "etc/mdp/exchanges.toml"
     route: str = "auto"  # futures: auto, public, market or unrouted
     symbols_file: str = "etc/mdp/symbols.toml"
     max_connection_s: float = 23.5 * 3600  # roll over before Binance's 24 h limit
@@ -67,6 +65,7 @@ class StreamGroupArgs:
     weight_window_s: float = 60.0
 
     def __attrs_post_init__(self) -> None:
+        endpoints(self.exchanges)  # read (and so checked) at `mdp run --check`
         if self.market not in (MarketType.SPOT, MarketType.PERPETUAL):
             raise ValueError(f"market must be spot or perpetual, got {self.market}")
         for s in self.streams:
@@ -85,8 +84,12 @@ class StreamGroupArgs:
         acknowledgement (the start of the liveness clock)."""
         return f"{self._ws_path()}?streams={'/'.join(self.stream_names())}"
 
+    def _endpoint(self) -> Endpoint:
+        binance = endpoints(self.exchanges).binance
+        return binance.usdm if self.futures else binance.spot
+
     def _ws_path(self) -> str:
-        base = (self.ws_url or (FUTURES_WS if self.futures else SPOT_WS)).rstrip("/")
+        base = (self.ws_url or self._endpoint().ws_url).rstrip("/")
         if not self.futures:
             return f"{base}/stream"
         route = self.route
@@ -103,7 +106,7 @@ class StreamGroupArgs:
         return f"{base}/stream" if route == "unrouted" else f"{base}/{route}/stream"
 
     def rest_endpoint(self) -> str:
-        return (self.rest_url or (FUTURES_REST if self.futures else SPOT_REST)).rstrip("/")
+        return (self.rest_url or self._endpoint().rest_url).rstrip("/")
 
     def stream_names(self) -> list[str]:
         return [f"{sym.lower()}@{s}" for sym in self.symbols for s in self.streams]
