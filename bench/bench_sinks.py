@@ -56,15 +56,20 @@ TICKS = os.sysconf("SC_CLK_TCK")
 INSTRUMENT = Instrument(
     exchange="binance", market=MarketType.SPOT, native_symbol="BTCUSDT", symbol="BTC/USDT"
 )
+# The warm-up's: rows of another instrument do not make the measured batches take the
+# staging path (which a row of theirs stored later than them would).
+WARMUP = Instrument(
+    exchange="binance", market=MarketType.SPOT, native_symbol="ETHUSDT", symbol="ETH/USDT"
+)
 
 
-def trades(start: int, n: int) -> list[Trade]:
-    t0 = 1_764_547_200_000_000_000
+def trades(start: int, n: int, instrument: Instrument = INSTRUMENT) -> list[Trade]:
+    t0 = 1_764_547_200_000_000_000  # trade i at t0 + i µs
     prices = [Decimal(6_800_000 + k).scaleb(-2) for k in range(-50, 50)]
     sizes = [Decimal(k * 37 + 1).scaleb(-5) for k in range(97)]
     return [
         Trade(
-            instrument=INSTRUMENT,
+            instrument=instrument,
             receive_time_ns=t0 + i * 1_000 + 350,
             exchange_time_ns=t0 + i * 1_000,
             match_time_ns=t0 + i * 1_000 - 7,
@@ -162,10 +167,23 @@ def main() -> None:
         try:
             dsn = f"{PG_DSN}?options=-csearch_path%3D{schema},public"
             pg = PostgresSink(dsn)
-            pg.write_sync(trades(10**12, 10))  # connect and migrate outside the timing
+            pg.write_sync(trades(10**12, 10, WARMUP))  # connect and migrate outside the timing
             assert pg._conn is not None
             pid = pg._conn.info.backend_pid
             both("postgres", pg.write_sync, lambda: backend_cpu_s(pid))
+            # One trade stored later than every batch: new rows now take the staging table
+            # and the anti-join (the path of a backfill), for comparison with the direct COPY.
+            pg.write_sync(trades(10**13, 1))
+            later = [messages(1 + (2 * k + b) * n, n, args.per_message) for b in range(k)]
+            rows.append(
+                measure(
+                    "postgres, wire → columns, staging + anti-join path",
+                    from_wire("columns", pg.write_sync),
+                    later,
+                    n,
+                    lambda: backend_cpu_s(pid),
+                )
+            )
             again = inputs["columns"]
             rows.append(
                 measure(
@@ -184,7 +202,7 @@ def main() -> None:
     if "clickhouse" in only:
         with tempfile.TemporaryDirectory(prefix="bench-chdb-") as root:
             ch = ClickHouseSink(f"chdb://{root}")
-            ch.write_sync(trades(10**12, 10))
+            ch.write_sync(trades(10**12, 10, WARMUP))
             both("clickhouse (chdb, in process)", ch.write_sync)
             ch.close()
 
