@@ -11,7 +11,7 @@ import enum
 
 import attrs
 
-from mdp.simulator._config import Fault, ReplayConfig
+from mdp.simulator._config import Fault, ReplayConfig, _loopback
 
 __all__ = ["Checksum", "OkxSimulatorConfig"]
 
@@ -31,7 +31,7 @@ class OkxSimulatorConfig:
     rate: int = 100  # taker orders per second per instrument
     seed: int = 1
     start_ms: int | None = None
-    host: str = "127.0.0.1"
+    host: str = attrs.field(default="127.0.0.1", validator=_loopback)
     port: int = 0
     tick_s: float = 0.005
     history: int = 1_000_000  # trade messages kept per instrument (truth, REST backfill)

@@ -62,8 +62,10 @@ class OkxHub:
         self.close_reasons: Counter[str] = Counter()
         self.paused = False
         self.first_connection = trio.Event()
+        self.first_subscription = trio.Event()  # a replay starts here: pushes need subscribers
         self._attempts: deque[float] = deque()
         self._dirty = True
+        self.wanted: frozenset[str] = frozenset()
         self._last_books: dict[str, float] = {}
         self._pushed: dict[str, int] = {}
 
@@ -114,6 +116,7 @@ class OkxHub:
     def _refresh_wanted(self) -> None:
         conns = self.connections
         wanted = frozenset().union(*(c.delivered for c in conns)) if conns else frozenset()
+        self.wanted = wanted
         for market in self.markets.values():
             market.set_wanted(wanted)
         self._dirty = False
@@ -132,25 +135,24 @@ class OkxHub:
     # -- the tick loop ------------------------------------------------------------------
 
     def _side_pushes(self, now: float, batch: list[Frame]) -> None:
-        """Heartbeats for books that did not change for ``heartbeat_s``; the tick's
-        liquidations as one push."""
-        wanted_liq = False
+        """Heartbeats for books that did not change for ``heartbeat_s`` (none while a
+        change waits for its window: the heartbeat's checksum is the pushed book's); the
+        tick's liquidations as one push."""
         rows: list[dict[str, Any]] = []
         for inst_id, market in self.markets.items():
             if self._pushed.get(inst_id) != market.pushed_seq or inst_id not in self._last_books:
                 self._pushed[inst_id] = market.pushed_seq
                 self._last_books[inst_id] = now
-            elif now - self._last_books[inst_id] >= self.config.heartbeat_s:
+            elif now - self._last_books[inst_id] >= self.config.heartbeat_s and not market.pending:
                 self._last_books[inst_id] = now
                 if market.k_books in market.wanted:
                     batch.append((market.k_books, market.heartbeat()))
                     self.stats["heartbeats"] += 1
             rows += market.liquidations
             market.liquidations.clear()
-            wanted_liq = LIQUIDATIONS in market.wanted
         if rows:
             self.recent_liquidations.extend(rows)
-            if wanted_liq:
+            if LIQUIDATIONS in self.wanted:
                 arg = {"channel": "liquidation-orders", "instType": "SWAP"}
                 batch.append((LIQUIDATIONS, orjson.dumps({"arg": arg, "data": rows})))
 

@@ -254,6 +254,11 @@ class OkxMarket:
         self.pushed_seq = self.seq_id
         self.last_push_ms = t
 
+    @property
+    def pending(self) -> bool:
+        """Changes not pushed yet (the open window's)."""
+        return bool(self._changed[0] or self._changed[1])
+
     def flush_pending(self, out: list[Frame]) -> None:
         """Push the open window's changes now (the market is paused: its window would
         otherwise never close, and a heartbeat must describe the whole book)."""

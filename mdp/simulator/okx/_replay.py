@@ -24,8 +24,8 @@ async def run_okx_replay(hub: OkxHub, config: ReplayConfig) -> None:
     """Publish the capture at ``speed`` × recorded pace (0: as fast as possible)."""
     frames = load_capture(config.file)
     hub.stats["replay_frames"] = len(frames)
-    if config.wait_for_client:
-        await hub.first_connection.wait()
+    if config.wait_for_client:  # a connection delivers nothing until it has subscribed
+        await hub.first_subscription.wait()
     while frames:
         start, ts0, i = trio.current_time(), frames[0].ts_ns, 0
         while i < len(frames):

@@ -253,6 +253,8 @@ class OkxConnection:
         ops.append(now)
         for arg in args:
             await self._one(request["op"], arg, id_)
+        if self.subs:
+            self.hub.first_subscription.set()  # every argument of the op is in place
 
     def _key(self, arg: dict[str, Any]) -> str | None:
         """The channel key of a valid argument, None if the channel or instrument does
