@@ -96,6 +96,9 @@ class KafkaProducer:
 
     async def send(self, records: Sequence[Record]) -> None:
         """Publish ``records`` and return once every one was acknowledged by the broker."""
+        if not records:
+            await trio.lowlevel.checkpoint()
+            return
         messages = to_messages(records, self.config.records_per_message)
         todo = list(range(len(messages)))
         while todo:
@@ -108,6 +111,7 @@ class KafkaProducer:
                 break
             todo = sorted(index for index, _ in pending.failed)
             await trio.sleep(self.config.retry_backoff)
+        self.stats.note_acked(records[0], time.time_ns())
         await trio.lowlevel.checkpoint()
 
     async def _produce(self, message: OutMessage, pending: _Pending, index: int) -> None:

@@ -3,9 +3,15 @@ restarts and /metrics reads them at scrape time."""
 
 from __future__ import annotations
 
+from collections import deque
+
 import attrs
 
+from mdp.model import Record
+
 __all__ = ["ConsumerStats", "ProducerStats"]
+
+_LATENCIES_KEPT = 65536
 
 
 @attrs.define
@@ -18,6 +24,16 @@ class ProducerStats:
     queue_full: int = 0  # produce() found the local queue full and waited
     blocked_seconds: float = 0.0  # time spent waiting for room in the local queue
     last_error: str = ""
+    # Per acknowledged batch, for its oldest record: (exchange event time → ack, receive
+    # time → ack) in ns, the first None when the exchange gave no time. The ack is the
+    # batch's last delivery report, so this bounds every record of the batch from above.
+    latencies: deque[tuple[int | None, int]] = attrs.Factory(lambda: deque(maxlen=_LATENCIES_KEPT))
+
+    def note_acked(self, oldest: Record, now_ns: int) -> None:
+        event_ns = oldest.exchange_time_ns
+        self.latencies.append(
+            (None if event_ns is None else now_ns - event_ns, now_ns - oldest.receive_time_ns)
+        )
 
 
 @attrs.define
