@@ -66,5 +66,6 @@ def run(args: argparse.Namespace) -> int:
             control_dir=args.control_dir,
             metrics=args.metrics,
             drain_timeout=args.drain_timeout,
+            freeze_gc=True,
         )
     )

@@ -112,4 +112,4 @@ def run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    return trio.run(lambda: run_role(role, metrics=args.metrics))
+    return trio.run(lambda: run_role(role, metrics=args.metrics, freeze_gc=True))

@@ -9,6 +9,7 @@ a clean stop, 1 when the root supervisor gave up, so that systemd restarts the r
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import random
@@ -76,10 +77,18 @@ def _status(root: Supervisor) -> str:
 class _ReportReady:
     """The root's ``task_status``: READY=1 the moment the whole tree has started."""
 
-    def __init__(self, on_ready: trio.Event, notifier: Notifier, root: Supervisor) -> None:
+    def __init__(
+        self, on_ready: trio.Event, notifier: Notifier, root: Supervisor, freeze: bool
+    ) -> None:
         self._on_ready, self._notifier, self._root = on_ready, notifier, root
+        self._freeze = freeze
 
     def started(self, value: object = None) -> None:
+        if self._freeze:
+            # What start-up made (modules, configuration, the tree) lives as long as the
+            # role: out of the collector's reach, a full collection no longer walks it (a
+            # pause of 25–46 ms otherwise: docs/benchmarks.md, "Kafka bus").
+            gc.freeze()
         self._notifier.ready(_status(self._root))
         self._on_ready.set()
 
@@ -93,9 +102,11 @@ async def run_role(
     notifier: Notifier | None = None,
     handle_signals: bool = True,
     rng: random.Random | None = None,
+    freeze_gc: bool = False,
     task_status: trio.TaskStatus[RunningRole] = trio.TASK_STATUS_IGNORED,
 ) -> int:
     """Run ``role`` until it is stopped or its root gives up; returns the exit code.
+    ``freeze_gc``: ``gc.freeze()`` once the tree is up (``mdp run``, a process of its own).
 
     An :class:`MdpError` while setting up (the control socket is taken, the metrics port
     is in use) is raised as itself, not inside an exception group, so that ``mdp run``
@@ -105,7 +116,15 @@ async def run_role(
     root = build_tree(role, rng=rng)
     try:
         failure = await _supervise(
-            role, root, notifier, control_dir, metrics, drain_timeout, handle_signals, task_status
+            role,
+            root,
+            notifier,
+            control_dir,
+            metrics,
+            drain_timeout,
+            handle_signals,
+            task_status,
+            freeze_gc=freeze_gc,
         )
     except BaseExceptionGroup as group:
         mdp_errors, rest = group.split(MdpError)
@@ -137,6 +156,8 @@ async def _supervise(
     drain_timeout: float | None,
     handle_signals: bool,
     task_status: trio.TaskStatus[RunningRole],
+    *,
+    freeze_gc: bool,
 ) -> SupervisionError | None:
     run = role.spec.run
     drain = run.drain_timeout if drain_timeout is None else drain_timeout
@@ -184,7 +205,7 @@ async def _supervise(
 
         nursery.start_soon(announce)
         try:
-            await root.run(task_status=_ReportReady(ready, notifier, root))
+            await root.run(task_status=_ReportReady(ready, notifier, root, freeze_gc))
         except SupervisionError as exc:
             failure = exc
         finally:
