@@ -34,7 +34,7 @@ from mdp.cleaning.receive_time import ReceiveTimeStage
 from mdp.cleaning.structure import StructureStage
 from mdp.cleaning.symbols import SymbolStage
 from mdp.cleaning.validity import ValidityStage
-from mdp.instruments import InstrumentRegistry, load_symbols
+from mdp.instruments import LIVE, InstrumentRegistry, load_symbols
 from mdp.metrics import register_collector
 from mdp.supervision import Context, component
 
@@ -50,8 +50,9 @@ def _known_stage(instance: object, attribute: attrs.Attribute[str], value: str) 
 class StageWorkerArgs:
     stage: str = attrs.field(validator=_known_stage)
     rules: str = "etc/mdp/cleaning.toml"  # "" for the built-in defaults
-    # A symbols file, or "live:binance" for the instruments the Binance collector of the
-    # same process learned from the exchange (role `all`).
+    # A symbols file, or "live" for the instruments the collectors of the same process
+    # learned from their exchanges (roles `collector` and `all`; "live:binance" and
+    # "live:okx" say the same).
     symbols: str = "etc/mdp/symbols.toml"
     batch: int = 500  # records taken at most per receive
 
@@ -76,6 +77,7 @@ class RecordRejected(MdpError, ValueError):
 # Files are read once per process: restarts must be quick, and the files do not change
 # under a running role.
 _rules: dict[str, RulesBook] = {}
+_LIVE_NAMES = ("live", "live:binance", "live:okx")
 _registries: dict[str, InstrumentRegistry] = {}
 
 
@@ -86,10 +88,8 @@ def _rules_book(path: str) -> RulesBook:
 
 
 def _registry(path: str) -> InstrumentRegistry:
-    if path == "live:binance":
-        from mdp.exchanges.binance._instruments import REGISTRY
-
-        return REGISTRY
+    if path in _LIVE_NAMES:
+        return LIVE
     if path not in _registries:
         _registries[path] = load_symbols(Path(path))
     return _registries[path]

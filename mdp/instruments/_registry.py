@@ -15,7 +15,7 @@ import attrs
 from mdp.instruments._cache import InstrumentCache
 from mdp.model import Instrument, MarketType
 
-__all__ = ["InstrumentKey", "InstrumentRegistry"]
+__all__ = ["LIVE", "InstrumentKey", "InstrumentRegistry"]
 
 
 @attrs.frozen
@@ -65,3 +65,9 @@ class InstrumentRegistry:
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+
+LIVE = InstrumentRegistry()
+"""Every instrument the collectors of this process learned from their exchanges (each
+adapter adds to it; the keys include the exchange): what the ``symbols`` cleaning stage
+checks against in a role that collects (``symbols = "live"``)."""

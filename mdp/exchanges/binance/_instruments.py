@@ -14,7 +14,7 @@ from typing import Any
 
 from mdp._exceptions import ExchangeError
 from mdp.exchanges.binance._rest import RestClient
-from mdp.instruments import InstrumentKey, InstrumentRegistry, load_symbols
+from mdp.instruments import LIVE, InstrumentKey, InstrumentRegistry, load_symbols
 from mdp.model import Instrument, MarketType, normalized_symbol
 from mdp.model._numbers import wire_decimals
 
@@ -24,7 +24,7 @@ EXCHANGE = "binance"
 log = logging.getLogger("mdp.exchanges.binance")
 _cache: dict[tuple[str, MarketType], dict[str, Instrument]] = {}
 
-REGISTRY = InstrumentRegistry()
+REGISTRY = LIVE  # the process's one registry of collected instruments
 """Every Binance instrument this process collects, the very objects its records carry
 (so the cleaning stages' identity lookups hit); filled by :func:`fetch_instruments`."""
 

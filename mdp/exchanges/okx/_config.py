@@ -12,12 +12,11 @@ from typing import Any
 
 import attrs
 
+from mdp.exchanges._endpoints import endpoints
 from mdp.model import MarketType
 
-__all__ = ["CHANNELS", "OKX_REST", "OKX_WS", "OkxStreamsArgs", "cadence_s"]
+__all__ = ["CHANNELS", "OkxStreamsArgs", "cadence_s"]
 
-OKX_WS = "wss://ws.okx.com:8443/ws/v5/public"
-OKX_REST = "https://www.okx.com"
 CHANNELS = ("trades", "books", "bbo-tbt", "funding-rate", "liquidation-orders")
 _SWAP_ONLY = ("funding-rate", "liquidation-orders")
 
@@ -34,8 +33,9 @@ class OkxStreamsArgs:
     inst_type: str = "SPOT"  # SPOT or SWAP
     symbols: list[str] = attrs.Factory(lambda: ["BTC-USDT"])  # instIds
     channels: list[str] = attrs.Factory(lambda: ["trades", "books", "bbo-tbt"])
-    ws_url: str = ""  # the public endpoint's URL; empty: OKX's own
+    ws_url: str = ""  # the public endpoint's URL; empty: the exchanges file's (OKX's own)
     rest_url: str = ""
+    exchanges: str = "etc/mdp/exchanges.toml"
     symbols_file: str = "etc/mdp/symbols.toml"
     book_bootstrap: str = "ws"  # ws: the snapshot push; rest: market/books joined by seqId
     ping_after_s: float = 20.0  # OKX closes after 30 s without traffic
@@ -51,6 +51,7 @@ class OkxStreamsArgs:
     rest_per_2s: int = 10  # below OKX's 20 requests per 2 s per endpoint and IP
 
     def __attrs_post_init__(self) -> None:
+        endpoints(self.exchanges)  # read (and so checked) at `mdp run --check`
         if self.inst_type not in ("SPOT", "SWAP"):
             raise ValueError(f"inst_type must be SPOT or SWAP, not {self.inst_type!r}")
         for channel in self.channels:
@@ -71,10 +72,10 @@ class OkxStreamsArgs:
         return MarketType.PERPETUAL if self.inst_type == "SWAP" else MarketType.SPOT
 
     def ws_endpoint(self) -> str:
-        return self.ws_url or OKX_WS
+        return self.ws_url or endpoints(self.exchanges).okx.ws_url
 
     def rest_endpoint(self) -> str:
-        return (self.rest_url or OKX_REST).rstrip("/")
+        return (self.rest_url or endpoints(self.exchanges).okx.rest_url).rstrip("/")
 
     def subscription(self) -> list[tuple[str, dict[str, Any]]]:
         """(stream name, subscribe argument) for every stream of the group."""

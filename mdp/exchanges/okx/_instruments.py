@@ -6,8 +6,8 @@ contracts) × ``ctVal`` (base units per contract), and ``ctVal`` is kept beside 
 instrument for converting every size on the way in. The symbols file has no ``ctVal``,
 so a SWAP cannot fall back to it. Normalized symbols: ``BTC/USDT`` for SPOT,
 ``BTC/USDT:USDT`` for a USDT-margined SWAP. Answers are cached per REST URL and
-instrument type for the process; :data:`REGISTRY` holds every instrument collected (the
-cleaning stage's ``live:okx``).
+instrument type for the process; :data:`REGISTRY` (``mdp.instruments.LIVE``) holds every
+instrument collected, with the other exchanges' (the cleaning stage's ``live``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from mdp._exceptions import ExchangeError
 from mdp.exchanges.okx._rest import OkxRestClient
-from mdp.instruments import InstrumentKey, InstrumentRegistry, load_symbols
+from mdp.instruments import LIVE, InstrumentKey, InstrumentRegistry, load_symbols
 from mdp.model import Instrument, MarketType, normalized_symbol
 from mdp.model._numbers import wire_decimals
 
@@ -29,7 +29,7 @@ EXCHANGE = "okx"
 log = logging.getLogger("mdp.exchanges.okx")
 Known = dict[str, tuple[Instrument, Decimal | None]]
 """instId → (instrument, ctVal: None for SPOT)."""
-REGISTRY = InstrumentRegistry()
+REGISTRY = LIVE  # the process's one registry of collected instruments
 _cache: dict[tuple[str, str], Known] = {}
 
 
