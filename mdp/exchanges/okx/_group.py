@@ -171,6 +171,21 @@ class StreamGroup:
         self._reported: set[str] = set()
         self._nursery: trio.Nursery | None = None
         self._in_flight: set[int] = set()
+        self._resume_work()
+
+    def _resume_work(self) -> None:
+        """As on Binance: a restarted worker gets its state back from the memo, but not the
+        tasks that were filling its gaps and fetching its REST snapshots. Queue that work
+        again (the first read starts it), or a gap would hold its trades back for ever."""
+        state = self.state
+        for tracker in state.trackers.values():
+            if tracker.gap is not None and tracker not in state.backfills:
+                state.backfills.append(tracker)
+        for book in state.books.values():
+            if not book.live and book.rest_bootstrap:
+                book.need_snapshot = True
+                if book not in state.snapshots:
+                    state.snapshots.append(book)
 
     async def _publish(self, records: list[Record]) -> None:
         """Shielded and bounded, as on Binance: records the trackers count as delivered
