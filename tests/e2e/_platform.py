@@ -29,17 +29,11 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT")
 # (the store's market, the simulator's market, its truth endpoint): spot collects @trade,
 # USD-M futures @aggTrade (a trade id there is the aggregate id).
 MARKETS = (("spot", "spot", "trades"), ("perpetual", "futures", "aggTrades"))
-# OKX: instId → (the store's market, base units per contract). One record per trades
-# message, its trade id the message's last fill id; a swap's sizes are stored in base
-# units (contracts × ctVal).
-OKX = {"BTC-USDT": ("spot", Decimal(1)), "BTC-USDT-SWAP": ("perpetual", Decimal("0.01"))}
 NORMALIZED = {
     ("binance", "spot", "BTCUSDT"): "BTC/USDT",
     ("binance", "spot", "ETHUSDT"): "ETH/USDT",
     ("binance", "perpetual", "BTCUSDT"): "BTC/USDT:USDT",
     ("binance", "perpetual", "ETHUSDT"): "ETH/USDT:USDT",
-    ("okx", "spot", "BTC-USDT"): "BTC/USDT",
-    ("okx", "perpetual", "BTC-USDT-SWAP"): "BTC/USDT:USDT",
 }
 _NATIVE = {(e, m, n): s for (e, m, s), n in NORMALIZED.items()}
 STORES = ("postgres", "clickhouse", "lake")
@@ -80,9 +74,11 @@ class Proc:
         text = self.log.read_text(errors="replace").splitlines()
         return f"--- {self.name} ({self.log}) ---\n" + "\n".join(text[-lines:])
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         if self.process.returncode is None:
             self.process.kill()
+        with trio.CancelScope(shield=True):
+            await self.process.wait()  # reaped, and trio lets go of its handle
         self._file.close()
 
 
@@ -146,22 +142,7 @@ class BinanceTruth(SimClient):
         return [("binance", m, s) for m, _, _ in MARKETS for s in SYMBOLS]
 
 
-class OkxTruth(SimClient):
-    async def trades(self, key: Key, from_id: int) -> list[Row]:
-        inst = key[2]
-        ct_val = OKX[inst][1]
-        rows = await self.get("/_sim/truth/trades", instId=inst)
-        return [
-            (r["trade_id"], Decimal(r["price"]), Decimal(r["size"]) * ct_val)
-            for r in rows
-            if r["trade_id"] >= from_id
-        ]
-
-    def tapes(self) -> list[Key]:
-        return [("okx", market, inst) for inst, (market, _) in OKX.items()]
-
-
-async def next_ids(sim: BinanceTruth | OkxTruth) -> dict[Key, int]:
+async def next_ids(sim: BinanceTruth) -> dict[Key, int]:
     """The id (at least) each tape's next trade will have."""
     out: dict[Key, int] = {}
     for key in sim.tapes():
@@ -174,7 +155,7 @@ async def next_ids(sim: BinanceTruth | OkxTruth) -> dict[Key, int]:
 class Truth:
     """Every trade the simulators made since ``first``, fetched as they go."""
 
-    sims: list[BinanceTruth | OkxTruth]
+    sims: list[BinanceTruth]
     first: dict[Key, int]
     rows: dict[Key, list[Row]] = attrs.Factory(lambda: defaultdict(list))
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -36,13 +35,11 @@ from tests.e2e._platform import (
     KAFKA,
     MARKETS,
     NORMALIZED,
-    OKX,
     PG_DSN,
     REPO,
     STORES,
     SYMBOLS,
     BinanceTruth,
-    OkxTruth,
     Proc,
     Truth,
     clickhouse_trades,
@@ -65,6 +62,7 @@ RATE = int(
     os.environ.get("MDP_E2E_RATE", "600")
 )  # taker orders per second per symbol and market (≈ 0.3 trades each)
 MIN_KILLS = 100
+SETTLE_EVERY_S = 3.0  # between looks at the stores (full scans: the machine is shared)
 # Seconds between kills at most, per role (so half that on average): about 60 kills a
 # minute in the collector, spread over its three supervisors, and 40 in the sink, whose
 # six workers share one: inside the role files' restart intensity (60 a minute per
@@ -85,8 +83,6 @@ COLLECTOR_VICTIMS = [
             "anomalies",
         )
     ),
-    "collector/okx/spot",
-    "collector/okx/swap",
     "collector/producer",
 ]
 SINK_VICTIMS = [
@@ -131,7 +127,7 @@ async def _role_up(proc: Proc, socket: Path, procs: list[Proc]) -> ControlClient
             await trio.sleep(0.2)
 
 
-async def _print_twins(dsn: str, sims: list[BinanceTruth | OkxTruth]) -> None:
+async def _print_twins(dsn: str, sims: list[BinanceTruth]) -> None:
     """When a test fails: trade ids stored twice, beside what the simulator says."""
     with psycopg.connect(dsn) as conn:
         twins = conn.execute(
@@ -141,8 +137,7 @@ async def _print_twins(dsn: str, sims: list[BinanceTruth | OkxTruth]) -> None:
             " FROM trades GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) ORDER BY 1, 2, 3, 4 LIMIT 6"
         ).fetchall()
     for exchange, market, symbol, trade_id, *row in twins:
-        sim = sims[0] if exchange == "binance" else sims[1]
-        truth = [t for t in await sim.trades((exchange, market, symbol), trade_id)][:1]
+        truth = (await sims[0].trades((exchange, market, symbol), trade_id))[:1]
         print(f"twin {exchange} {market} {symbol} {trade_id}: stored {row}; simulator {truth}")
 
 
@@ -167,7 +162,6 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
     await trio.to_thread.run_sync(reset_kafka)
 
     port = free_port_pair()
-    okx_port = free_port_pair()
     env = {
         **os.environ,
         "MDP_KAFKA_BOOTSTRAP": KAFKA,
@@ -178,12 +172,11 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
         "MDP_EXCHANGES__BINANCE__SPOT__REST_URL": f"http://127.0.0.1:{port}",
         "MDP_EXCHANGES__BINANCE__USDM__WS_URL": f"ws://127.0.0.1:{port + 1}",
         "MDP_EXCHANGES__BINANCE__USDM__REST_URL": f"http://127.0.0.1:{port + 1}",
-        "MDP_EXCHANGES__OKX__WS_URL": f"ws://127.0.0.1:{okx_port}/ws/v5/public",
-        "MDP_EXCHANGES__OKX__REST_URL": f"http://127.0.0.1:{okx_port}",
     }
     roles = ["run", "--roles-dir", str(REPO / "supervisors")]
     procs: list[Proc] = []
-    sims: list[BinanceTruth | OkxTruth] = [BinanceTruth(port), OkxTruth(okx_port)]
+    controls: list[ControlClient] = []
+    sims = [BinanceTruth(port)]
     try:
         procs.append(
             await start(
@@ -191,17 +184,6 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
                 [
                     *("simulate", "--symbols", ",".join(SYMBOLS), "--rate", str(RATE)),
                     *("--port", str(port), "--seed", str(seed % 1000 + 1)),
-                ],
-                cwd=home,
-                env=env,
-            )
-        )
-        procs.append(
-            await start(
-                "okx-simulator",
-                [
-                    *("simulate", "--exchange", "okx", "--symbols", ",".join(OKX)),
-                    *("--rate", str(RATE), "--port", str(okx_port), "--seed", str(seed % 997)),
                 ],
                 cwd=home,
                 env=env,
@@ -221,6 +203,7 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
         truth = Truth(sims, first)
         procs.append(await start("collector", [*roles, "collector"], cwd=home, env=env))
         collector = await _role_up(procs[-1], home / "var/run/mdp/collector.sock", procs)
+        controls.append(collector)
         made = {
             t
             for t in configured_topics(load_bus_config(REPO / "etc/mdp/bus.toml").topics, base=REPO)
@@ -229,6 +212,7 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
         await _until("topics made", lambda: made <= set(exchange_topics()), 60, procs)
         procs.append(await start("sink", [*roles, "sink"], cwd=home, env=env))
         sink = await _role_up(procs[-1], home / "var/run/mdp/sink.sock", procs)
+        controls.append(sink)
 
         # -- chaos while the market makes TRADES trades ------------------------------------
         for sim in sims:
@@ -310,19 +294,41 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
         assert total_kills >= MIN_KILLS
 
         # -- every store catches up --------------------------------------------------------
-        want = {key: len(rows) for key, rows in truth.rows.items()}
         trade_topics = [t for t in exchange_topics() if t.startswith("trade.")]
+        seen: dict[tuple[str, str, str], int] = {}
+        still = 0.0
 
         def caught_up() -> bool:
-            if pg_counts(dsn) != want:
+            nonlocal seen, still
+            counts = pg_counts(dsn)
+            still = still + SETTLE_EVERY_S if counts == seen else 0.0
+            seen = counts
+            if counts != {key: len(rows) for key, rows in truth.rows.items()}:
                 return False
             groups = ("sink-clickhouse-trades", "sink-lake-trades")
             return all(group_lag(g, trade_topics) == 0 for g in groups)
 
         try:
-            await _until("stores caught up", caught_up, 420, procs, every_s=3.0)
+            with trio.fail_after(420):
+                while not caught_up():
+                    for proc in procs:
+                        assert proc.process.returncode is None, proc.tail()
+                    if still >= 15.0:
+                        # Nothing moves and something is missing: a trade lost just before the
+                        # market stopped (a connection down at that moment) shows as a gap only
+                        # when a later trade arrives. The market moves on for a moment.
+                        for sim in sims:
+                            await sim.post("/_sim/resume")
+                        await trio.sleep(2.0)
+                        for sim in sims:
+                            await sim.post("/_sim/pause")
+                        await trio.sleep(0.5)
+                        await truth.catch_up()
+                        still = 0.0
+                    await trio.sleep(SETTLE_EVERY_S)
         except BaseException:
             lags = {f"sink-{s}-trades": group_lag(f"sink-{s}-trades", trade_topics) for s in STORES}
+            want = {key: len(rows) for key, rows in truth.rows.items()}
             print(f"want {want}\npostgres {pg_counts(dsn)}\nlags {lags}")
             await _print_twins(dsn, sims)
             for ctl in (collector, sink):
@@ -335,7 +341,6 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
             with trio.fail_after(60):
                 await proc.process.wait()
             assert proc.process.returncode == 0, proc.tail()
-        procs[0].process.send_signal(signal.SIGTERM)
 
         # -- exactly the truth, in every store ---------------------------------------------
         expected = {key: summary(rows) for key, rows in truth.rows.items()}
@@ -351,6 +356,7 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
                 assert got_ids == ids, f"{store} {key}: ids differ"
                 assert got_notional == notional, f"{store} {key}: Σ price×size differs"
             assert set(held) <= set(expected), f"{store}: trades of {set(held) - set(expected)}"
+        print(f"every store holds exactly the {truth.total()} trades of the truth")
 
         # -- books rebuild the simulator's at its checkpoints ------------------------------
         for market, sim_market, _ in MARKETS:
@@ -386,7 +392,9 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
     finally:
         for sim in sims:
             await sim.aclose()
+        for ctl in controls:
+            await ctl.aclose()
         for proc in procs:
-            proc.close()
+            await proc.aclose()
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
