@@ -54,6 +54,7 @@ class StreamGroupArgs:
     symbols_file: str = "etc/mdp/symbols.toml"
     max_connection_s: float = 23.5 * 3600  # roll over before Binance's 24 h limit
     receive_timeout_s: float = 60.0  # nothing at all (Binance pings every 20 s): reconnect
+    receive_buffer: int = 0  # SO_RCVBUF of the WebSocket, bytes; 0: the kernel's (autotuned)
     first_frame_timeout_s: float = 10.0  # acknowledged but no frame: SILENT
     stale_factor: float = 1.0  # scales cadence_s()
     liveness_interval_s: float = 1.0

@@ -2,11 +2,15 @@
 
 :meth:`GroupState.process` takes every payload of one read, decodes the combined-stream
 envelope (msgspec, ``data`` left raw), dispatches on the stream's name to a handler bound
-at start-up (no per-frame lookups beyond one dict get), which decodes its own payload and
-appends records to one output list. Continuity state
-(trade trackers, book syncs) lives here, so both connections of a rollover feed the same
-trackers and the overlap is dropped by id. Work that needs I/O (a backfill, a snapshot)
-is only noted here, in ``backfills`` and ``snapshots``; the connection task starts it.
+at start-up (no per-frame lookups beyond one dict get, on a name msgspec hands back as the
+dict's own key object), which decodes its own payload and appends records to one output
+list. A group of trade streams only (all ``@trade`` or all
+``@aggTrade``) decodes envelope and trade in one pass instead; a frame that does not decode
+that way (a reply, a malformed frame) takes the general path, so it is judged the same.
+Continuity state (trade trackers, book syncs) lives here, so both connections of a rollover
+feed the same trackers and the overlap is dropped by id. Work that needs I/O (a backfill,
+a snapshot) is only noted here, in ``backfills`` and ``snapshots``; the connection task
+starts it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from mdp.exchanges._ws import Payload
 from mdp.exchanges.binance._book import BookSync
 from mdp.exchanges.binance._config import StreamGroupArgs
 from mdp.exchanges.binance._parse import (
+    AggTradeMsg,
     DepthEvent,
+    TradeMsg,
     build_bbo,
     build_liquidation,
     build_mark,
@@ -37,6 +43,7 @@ _loads = orjson.loads
 _JSONError = orjson.JSONDecodeError
 _DecodeError = msgspec.DecodeError
 _MS = 1_000_000
+_ONE_PASS = {"trade": TradeMsg, "aggTrade": AggTradeMsg}
 
 
 class GroupState:
@@ -63,6 +70,12 @@ class GroupState:
                 name = f"{symbol.lower()}@{suffix}"
                 self.stream_instrument[name] = inst
                 self.handlers[name] = self._handler(name, suffix, inst)
+        kinds = {suffix.split("@", 1)[0] for suffix in args.streams}
+        self._envelope = envelope_decoder(list(self.handlers))
+        self._decode = self._envelope
+        if len(kinds) == 1 and (kind := kinds.pop()) in _ONE_PASS:
+            # TradeTracker.on_payload takes the decoded trade as well as the raw one.
+            self._decode = envelope_decoder(list(self.handlers), _ONE_PASS[kind])
 
     def _handler(self, name: str, suffix: str, inst: Instrument) -> Handler:
         kind = suffix.split("@", 1)[0]
@@ -98,16 +111,32 @@ class GroupState:
     ) -> dict[str, int]:
         """Parse one read's frames into ``out``; returns frames per stream (for metrics
         and liveness). Bad frames are collected in ``malformed``, never raised."""
-        handlers = self.handlers
-        decode = envelope_decoder.decode
         counts: dict[str, int] = {}
+        self._parse(payloads, self._decode, recv_ns, out, counts)
+        last = self.last_frame
+        for stream in counts:
+            last[stream] = now
+        return counts
+
+    def _parse(
+        self,
+        payloads: list[Payload],
+        decode: Callable[[Payload], Any],
+        recv_ns: int,
+        out: list[Record],
+        counts: dict[str, int],
+    ) -> None:
+        handlers = self.handlers
         for raw in payloads:
             try:
                 env = decode(raw)
                 stream = env.stream
                 handler = handlers[stream]
             except (_DecodeError, KeyError):
-                self._control(raw)
+                if decode is self._envelope:
+                    self._control(raw)
+                else:  # not a whole trade frame of ours: judged as in any other group
+                    self._parse([raw], self._envelope, recv_ns, out, counts)
                 continue
             try:
                 handler(env.data, recv_ns, out)
@@ -115,10 +144,6 @@ class GroupState:
                 self.malformed.append((raw, exc))
                 continue
             counts[stream] = counts.get(stream, 0) + 1
-        last = self.last_frame
-        for stream in counts:
-            last[stream] = now
-        return counts
 
     def _control(self, raw: Payload) -> None:
         """Not a data frame of ours: a reply, an error, ``serverShutdown`` or garbage."""

@@ -57,7 +57,7 @@ class _Connection:
         started = False
         with self.scope:
             try:
-                ws = await connect(g.url)
+                ws = await connect(g.url, receive_buffer=g.args.receive_buffer or None)
                 sub_id = next(_ids)
                 names = g.args.stream_names()
                 await ws.send_text(

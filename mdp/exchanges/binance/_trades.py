@@ -17,7 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 from mdp.exchanges._ws import Payload
-from mdp.exchanges.binance._parse import agg_trade_decoder, build_trade, trade_decoder
+from mdp.exchanges.binance._parse import (
+    AggTradeMsg,
+    TradeMsg,
+    agg_trade_decoder,
+    build_trade,
+    trade_decoder,
+)
 from mdp.model import PERFECT, Gap, Instrument, Record, Side, Trade
 from mdp.model import _records as _r
 from mdp.model._numbers import wire_decimals
@@ -41,6 +47,7 @@ class TradeTracker:
         self.opened: list[TradeTracker] = gaps if gaps is not None else []
         self.stream = stream
         self.id_key = id_key  # "t" or "a"
+        self._msg = TradeMsg if id_key == "t" else AggTradeMsg
         self._decode = (trade_decoder if id_key == "t" else agg_trade_decoder).decode
         self.next_id: int | None = None
         self.held: list[Trade] | None = None  # not None while a backfill is in flight
@@ -48,10 +55,14 @@ class TradeTracker:
         self.duplicates = 0
         self.gaps = 0
 
-    def on_payload(self, raw: Payload, recv_ns: int, out: list[Record]) -> None:
-        """Take one stream payload (the stream's handler). A gap it opens puts this
+    def on_payload(
+        self, raw: Payload | TradeMsg | AggTradeMsg, recv_ns: int, out: list[Record]
+    ) -> None:
+        """Take one stream payload (the stream's handler), raw or already decoded (a group
+        of trade streams decodes envelope and trade in one pass). A gap it opens puts this
         tracker on the ``opened`` list for the caller to backfill (``self.gap``)."""
-        x = self._decode(raw)
+        # (an exact type check: cheaper than isinstance, and mypy does not narrow on it)
+        x = raw if type(raw) is self._msg else self._decode(raw)  # type: ignore[arg-type]
         tid: int = x.tid
         nxt = self.next_id
         if tid == nxt and self.held is None:  # the hot path: the Trade built inline

@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+import pytest
 
 from mdp.exchanges._backoff import ReconnectBackoff
+from mdp.exchanges._ws import Payload
 from mdp.exchanges.binance import GroupState, StreamGroupArgs, TradeTracker
 from mdp.exchanges.binance import instruments_from_exchange_info as from_info
 from mdp.exchanges.binance._parse import build_bbo, build_mark, rest_trade
@@ -60,6 +62,61 @@ def test_malformed_and_control_frames_do_not_raise() -> None:
     assert len(state.malformed) == 2
     assert state.acks == {3}
     assert state.shutdown_notices == 1
+
+
+@pytest.mark.parametrize("agg", [False, True])
+def test_one_pass_trade_groups_judge_every_frame_as_mixed_groups_do(agg: bool) -> None:
+    """A group of trade streams only decodes envelope and trade in one pass; for good,
+    duplicate, gapped, malformed and control frames alike it must give what the general
+    path (a mixed group) gives: the same records, the same dead letters, acks, notices."""
+    kind, key = ("aggTrade", "a") if agg else ("trade", "t")
+
+    def frame(data: dict[str, Any] | bytes, stream: str = f"bnbbtc@{kind}") -> bytes:
+        body = data if isinstance(data, bytes) else orjson.dumps(data)
+        return b'{"stream":"' + stream.encode() + b'","data":' + body + b"}"
+
+    def trade(tid: int, **change: Any) -> dict[str, Any]:
+        return {"e": kind, "E": 5, key: tid, "p": "0.001", "q": "2", "T": 4, "m": True, **change}
+
+    frames: list[Payload] = [
+        frame(trade(1)),
+        frame(trade(2, E=None)),
+        frame(trade(2)),  # duplicate
+        frame({k: v for k, v in trade(3).items() if k != "E"}),  # no event time
+        frame({k: v for k, v in trade(4).items() if k != "p"}),  # no price: malformed
+        frame(trade(4, p="abc")),  # not a number
+        frame(trade(4, q=7)),  # wrong type
+        frame(b'{"e":"trade",'),  # not JSON
+        frame(trade(4), stream="ethbtc@trade"),  # not a stream of this group
+        frame(trade(9)),  # a gap: 4..8
+        frame(trade(10, extra=[1, {"x": None}])),
+        b'{"result":null,"id":7}',
+        b'{"code":2,"msg":"Invalid request"}',
+        b'{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}',
+        b"not json",
+    ]
+    results = []
+    for streams in ([kind], [kind, "bookTicker"]):
+        state = GroupState(StreamGroupArgs(symbols=["BNBBTC"], streams=streams), {"BNBBTC": INST})
+        assert (state._decode is state._envelope) is (len(streams) > 1)  # which path
+        out: list[Record] = []
+        counts = state.process(frames, 7, 1.0, out)
+        results.append(
+            (
+                out,
+                counts,
+                [(raw, type(exc)) for raw, exc in state.malformed],
+                state.acks,
+                state.errors,
+                state.shutdown_notices,
+                [(t.stream, t.gap) for t in state.backfills],
+            )
+        )
+    assert results[0] == results[1]
+    out, counts, malformed = results[0][:3]
+    assert [t.trade_id for t in out if isinstance(t, Trade)] == [1, 2, 3]
+    assert counts == {f"bnbbtc@{kind}": 6}
+    assert len(malformed) == 6
 
 
 def test_spot_book_ticker_has_no_event_time() -> None:
