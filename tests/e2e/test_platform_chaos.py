@@ -30,7 +30,7 @@ from mdp.bus._config import load_bus_config
 from mdp.bus._topics import configured_topics
 from mdp.control import ControlClient
 from tests.chaos import KillCount, kill_until
-from tests.e2e._books import check_books, stored_events
+from tests.e2e._books import check_books, stored_events, stored_resyncs
 from tests.e2e._platform import (
     KAFKA,
     MARKETS,
@@ -62,6 +62,10 @@ RATE = int(
     os.environ.get("MDP_E2E_RATE", "600")
 )  # taker orders per second per symbol and market (≈ 0.3 trades each)
 MIN_KILLS = 100
+# Books: of the 200 checkpoints looked at per symbol (every third of the simulator's last
+# 600, one per 100 ms depth window), those not in a resync span must rebuild exactly; a
+# run whose chaos left fewer than this many to compare has shown nothing.
+MIN_BOOKS_COMPARED = 20
 SETTLE_EVERY_S = 3.0  # between looks at the stores (full scans: the machine is shared)
 # Seconds between kills at most, per role (so half that on average): about 60 kills a
 # minute in the collector, spread over its three supervisors, and 40 in the sink, whose
@@ -296,7 +300,9 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
         # -- every store catches up --------------------------------------------------------
         trade_topics = [t for t in exchange_topics() if t.startswith("trade.")]
         book_topics = [
-            t for t in exchange_topics() if t.startswith(("book_snapshot.", "book_delta."))
+            t
+            for t in exchange_topics()
+            if t.startswith(("book_snapshot.", "book_delta.", "resync."))
         ]
         seen: dict[tuple[str, str, str], int] = {}
         still = 0.0
@@ -377,16 +383,19 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
                         [(Decimal(p), Decimal(q)) for p, q in body["bids"]],
                         [(Decimal(p), Decimal(q)) for p, q in body["asks"]],
                     )
-                events = await trio.to_thread.run_sync(
-                    stored_events, dsn, market, NORMALIZED["binance", market, symbol]
+                stored = NORMALIZED["binance", market, symbol]
+                events = await trio.to_thread.run_sync(stored_events, dsn, market, stored)
+                resyncs = await trio.to_thread.run_sync(stored_resyncs, dsn, market, stored)
+                check = check_books(
+                    events, book_truth, futures=market == "perpetual", resyncs=resyncs
                 )
-                check = check_books(events, book_truth, futures=market == "perpetual")
                 print(
                     f"books {market} {symbol}: {check.compared} compared, "
-                    f"{check.not_covered} not covered"
+                    f"{check.not_covered} in the spans of {len(resyncs)} stored resyncs"
                 )
                 assert not check.mismatches, f"{market} {symbol}: differs at {check.mismatches[:5]}"
-                assert check.compared >= len(book_truth) // 2, (market, symbol, check)
+                assert not check.undeclared, f"{market} {symbol}: lost at {check.undeclared[:5]}"
+                assert check.compared >= MIN_BOOKS_COMPARED, (market, symbol, check)
 
         dead = home / "var/lib/mdp/dead-letters"
         for role in ("collector", "sink"):
