@@ -10,10 +10,12 @@ or how busy the other ones are; wall-clock records/s is printed beside it. The t
 built before the clock starts (building them is the collector's cost, not the bus's).
 
 Latency: a source task makes 10 trades every millisecond, stamped with the wall clock; a
-sender task takes whatever has piled up and ``send``s it (as ``bus.producer`` does with
-its inbox); a consumer in the same process notes ``time.time_ns()`` minus the stamp for
-every trade it receives. Every figure is the median of ``--runs`` runs, each on fresh
-topics (deleted at the end); the machines are shared, so the load average is printed.
+sender task takes whatever has piled up and publishes it with ``publish_pipelined``, up
+to ``--in-flight`` batches awaiting the broker (as ``bus.producer`` does with its inbox;
+1, the default: the next batch only once the previous one is acknowledged); a consumer in
+the same process notes ``time.time_ns()`` minus the stamp for every trade it receives.
+Every figure is the median of ``--runs`` runs, each on fresh topics (deleted at the end);
+the machines are shared, so the load average is printed.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from mdp.bus import (
     open_kafka_producer,
 )
 from mdp.bus._codec import to_messages
+from mdp.bus._pipeline import publish_pipelined
+from mdp.bus._workers import ProducerArgs
 from mdp.model import Instrument, Kind, MarketType, Side, Trade
 from mdp.wire import topic_for
 
@@ -152,7 +156,7 @@ class _Stages:
 
     def wrap_producer(self, producer: KafkaProducer) -> None:
         stages, real = self, producer._kafka
-        send, report = producer.send, producer._report
+        publish, report = producer.publish, producer._report
 
         class Traced:
             def __len__(self) -> int:
@@ -174,16 +178,16 @@ class _Stages:
                 real.produce(topic, value=value, on_delivery=delivered, **kw)
                 times[3] = time.time_ns()
 
-        async def traced_send(records: Any) -> None:
+        async def traced_publish(records: Any) -> Any:
             stages._send = (min(r.receive_time_ns for r in records), time.time_ns())
-            await send(records)
+            return await publish(records)
 
         def traced_report(pending: Any, index: int, message: Any, error: Any) -> None:
             stages.by_value.pop(id(message.value))[5] = time.time_ns()
             report(pending, index, message, error)
 
         producer._kafka = Traced()  # type: ignore[assignment]
-        producer.send = traced_send  # type: ignore[method-assign]
+        producer.publish = traced_publish  # type: ignore[method-assign]
         producer._report = traced_report  # type: ignore[method-assign]
 
     def wrap_consumer(self, consumer: KafkaConsumer) -> None:
@@ -226,7 +230,7 @@ class _Stages:
             rows.append(
                 {
                     "oldest record → handed to the reader": received - oldest,
-                    "record → send called (the previous send's wait)": called - oldest,
+                    "record → publish called (waiting for a slot)": called - oldest,
                     "send called → produce() (encode)": produce - called,
                     "produce() returned → broker append": append - produced,
                     "broker append → delivery report (poller thread)": report - append,
@@ -313,6 +317,7 @@ async def _latency(
     consumer_config: ConsumerConfig,
     stages: _Stages | None = None,
     split: bool = False,
+    in_flight: int = 1,
 ) -> dict[str, float]:
     """One run. ``split``: the consumer runs in a child process (as a sink role would),
     so that it shares neither the GIL nor the Trio loop with the producer."""
@@ -342,14 +347,17 @@ async def _latency(
                     next_tick += 0.001
                     await trio.sleep(max(0.0, next_tick - time.perf_counter()))
 
-            async def sender() -> None:
+            async def take() -> list[Trade]:
                 nonlocal more
-                while True:
+                while not pile:
                     await more.wait()
                     more = trio.Event()
-                    batch = pile[:]
-                    del pile[:]
-                    await producer.send(batch)
+                batch = pile[:]
+                del pile[:]
+                return batch
+
+            async def sender() -> None:  # as bus.producer takes its inbox
+                await publish_pipelined(producer, take, lambda _: None, in_flight=in_flight)
 
             async def in_process(*, task_status: trio.TaskStatus[None]) -> None:
                 async with open_kafka_consumer(
@@ -484,6 +492,12 @@ def main() -> None:
         metavar="SIDE.PROPERTY=VALUE",
         help="a librdkafka property, e.g. producer.socket.nagle.disable=true",
     )
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=ProducerArgs().in_flight,
+        help="latency: batches awaiting the broker at once (bus.producer's in_flight)",
+    )
     parser.add_argument("--latency-only", action="store_true")
     parser.add_argument(
         "--split",
@@ -537,6 +551,7 @@ def main() -> None:
                 consumer_config,
                 stages,
                 args.split,
+                args.in_flight,
             )
         )
         shown = ", ".join(f"{k} {v:.2f}" for k, v in lat[-1].items())

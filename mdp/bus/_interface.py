@@ -16,7 +16,15 @@ from mdp.bus._stats import ConsumerStats, ProducerStats
 from mdp.model import Record
 from mdp.supervision import DeadLetterStore
 
-__all__ = ["BusConsumer", "BusProducer", "open_consumer", "open_producer"]
+__all__ = ["BusConsumer", "BusDelivery", "BusProducer", "open_consumer", "open_producer"]
+
+
+class BusDelivery(Protocol):
+    @property
+    def done(self) -> bool: ...
+
+    async def wait(self) -> None:
+        """Return once every record of the publication is on the bus."""
 
 
 class BusProducer(Protocol):
@@ -24,6 +32,9 @@ class BusProducer(Protocol):
 
     async def send(self, records: Sequence[Record]) -> None:
         """Return once every record is on the bus (for Kafka: acknowledged by the broker)."""
+
+    async def publish(self, records: Sequence[Record]) -> BusDelivery:
+        """Hand the records on in call order; wait on the result for the acknowledgement."""
 
 
 class BusConsumer(Protocol):

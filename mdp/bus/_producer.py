@@ -35,7 +35,7 @@ from mdp.bus._config import ProducerConfig
 from mdp.bus._stats import ProducerStats
 from mdp.model import Instrument, Record, SourceState, SourceStatus
 
-__all__ = ["KafkaProducer", "StatusSink", "open_kafka_producer"]
+__all__ = ["Delivery", "KafkaProducer", "StatusSink", "open_kafka_producer"]
 
 _librdkafka_log = logging.getLogger("mdp.bus.kafka")
 
@@ -61,6 +61,45 @@ def _raise_if_fatal(pending: _Pending) -> None:
             raise BusError(f"the Kafka producer failed for good: {error.str()}")
 
 
+class Delivery:
+    """One publication's acknowledgement: :meth:`wait` returns once the broker has every
+    message of it, producing again those reported failed (librdkafka has retried them
+    already, for ``delivery_timeout_ms``)."""
+
+    def __init__(
+        self,
+        producer: KafkaProducer,
+        records: Sequence[Record],
+        messages: list[OutMessage],
+        pending: _Pending,
+    ) -> None:
+        self._producer = producer
+        self._records = records
+        self._messages = messages
+        self._pending = pending
+
+    @property
+    def done(self) -> bool:
+        return self._pending.done.is_set() and not self._pending.failed
+
+    async def wait(self) -> None:
+        producer, messages, pending = self._producer, self._messages, self._pending
+        while True:
+            await pending.done.wait()
+            _raise_if_fatal(pending)
+            if not pending.failed:
+                break
+            todo = sorted(index for index, _ in pending.failed)
+            await trio.sleep(producer.config.retry_backoff)
+            pending = self._pending = _Pending(len(todo))
+            async with producer._order:
+                for index in todo:
+                    await producer._produce(messages[index], pending, index)
+        if self._records:
+            producer.stats.note_acked(self._records[0], time.time_ns())
+        await trio.lowlevel.checkpoint()
+
+
 class KafkaProducer:
     """Built by :func:`open_kafka_producer`, which runs its poller thread and flushes it."""
 
@@ -80,6 +119,7 @@ class KafkaProducer:
         self._stop = threading.Event()
         self._degraded: set[Instrument] = set()
         self._seen: set[Instrument] = set()
+        self._order = trio.Lock()  # fair: publications produce in the order they asked
         conf = config.librdkafka(bootstrap)
         conf["error_cb"] = self._error_from_thread
         conf["logger"] = _librdkafka_log  # not stderr; served by the poller thread
@@ -96,23 +136,22 @@ class KafkaProducer:
 
     async def send(self, records: Sequence[Record]) -> None:
         """Publish ``records`` and return once every one was acknowledged by the broker."""
+        await (await self.publish(records)).wait()
+
+    async def publish(self, records: Sequence[Record]) -> Delivery:
+        """Hand ``records`` to librdkafka (waiting only for room in its queue) and return
+        what to wait on for the broker's acknowledgement. Publications are produced in
+        the order of the calls, so several may be in flight at once and each key's
+        records still reach the broker in order (idempotence keeps them in order there)."""
         if not records:
             await trio.lowlevel.checkpoint()
-            return
+            return Delivery(self, records, [], _Pending(0))
         messages = to_messages(records, self.config.records_per_message)
-        todo = list(range(len(messages)))
-        while todo:
-            pending = _Pending(len(todo))
-            for index in todo:
-                await self._produce(messages[index], pending, index)
-            await pending.done.wait()
-            _raise_if_fatal(pending)
-            if not pending.failed:
-                break
-            todo = sorted(index for index, _ in pending.failed)
-            await trio.sleep(self.config.retry_backoff)
-        self.stats.note_acked(records[0], time.time_ns())
-        await trio.lowlevel.checkpoint()
+        pending = _Pending(len(messages))
+        async with self._order:
+            for index, message in enumerate(messages):
+                await self._produce(message, pending, index)
+        return Delivery(self, records, messages, pending)
 
     async def _produce(self, message: OutMessage, pending: _Pending, index: int) -> None:
         kafka = self._kafka

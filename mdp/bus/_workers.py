@@ -13,10 +13,11 @@
     outputs = ["records"]
     args = { topics = ["^trade\\\\..*"], group = "sink" }   # deliver = "columns" for a sink
 
-The producer takes its next batch only after every record of the previous one was
-acknowledged by the broker: taking it is what acknowledges the previous one to the Inbox,
-so a killed producer's unacknowledged batch goes to its next instance (at least once; a
-batch the broker had in part comes twice).
+The producer keeps up to ``in_flight`` batches on their way to the broker (see
+``_pipeline.py``) and acknowledges them to the Inbox in order, each once the broker has all
+of it: a killed producer's unacknowledged batches go to its next instance (at least once;
+a batch the broker had in part comes twice). ``in_flight = 1`` takes the next batch only
+once the previous one is acknowledged.
 
 The consumer commits a fetch only once downstream acknowledged it (``ack = "downstream"``,
 the default): the workers reading its output channel have taken its records and asked for
@@ -29,6 +30,7 @@ channel (which the supervisor owns and which outlives both workers, but not the 
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 
 import attrs
 import trio
@@ -37,6 +39,7 @@ from mdp.bus._config import bootstrap_servers, load_bus_config
 from mdp.bus._consumer import KafkaConsumer
 from mdp.bus._downstream import DownstreamAcks
 from mdp.bus._interface import open_consumer, open_producer
+from mdp.bus._pipeline import publish_pipelined
 from mdp.bus._stats import ConsumerStats, ProducerStats
 from mdp.bus._topics import configured_topics, ensure_topics
 from mdp.model import SourceStatus
@@ -72,6 +75,11 @@ class ProducerArgs:
     bootstrap: str = ""  # overrides the file and $MDP_KAFKA_BOOTSTRAP
     bus: str = "default"  # the in-process bus's name (transport = "memory")
     batch: int = attrs.field(default=10_000, validator=_positive)  # records per receive
+    # Batches handed to the broker and not yet acknowledged, at most: with more than one,
+    # the next batch goes out while the broker acknowledges the ones before. 1 measured
+    # better on a loopback broker (docs/benchmarks.md, "Batches in flight"); more suits a
+    # broker a round trip of milliseconds away.
+    in_flight: int = attrs.field(default=1, validator=_positive)
     # Make the configured topics (kinds × the symbols file) before the first send, as
     # `mdp kafka topics --ensure` does; an instance restart does it again (it is cheap).
     ensure_topics: bool = False
@@ -129,9 +137,12 @@ async def producer_worker(ctx: Context, *, task_status: trio.TaskStatus[None]) -
         on_status=on_status,
     ) as producer:
         task_status.started()
-        while True:
-            batch = await inbox.receive_batch(args.batch)  # acknowledges the previous one
-            await producer.send(batch)
+        await publish_pipelined(
+            producer,
+            partial(inbox.receive_more, args.batch),
+            inbox.done_oldest,
+            in_flight=args.in_flight,
+        )
 
 
 @component("bus.consumer", args=ConsumerArgs)

@@ -11,6 +11,11 @@ Crashes (exceptions) are counted per item. Items that were in flight during a cr
 crashes the worker on its own and the 99 others go through; an item that was in flight
 through ``max_attempts`` crashes goes to the dead-letter store and the worker moves on.
 A kill or a shutdown is not the item's fault and is not counted.
+
+A worker that keeps several batches in flight (the Kafka producer, which has the next
+batch on its way while the broker acknowledges the one before) takes with
+:meth:`Inbox.receive_more` and acknowledges the oldest items with :meth:`Inbox.done_oldest`;
+redelivered items still come only when nothing else is in flight, so a suspect is alone.
 """
 
 from __future__ import annotations
@@ -76,6 +81,38 @@ class Inbox:
         if self._redeliver:
             return await self._take_redelivered(max_items)
         return await self._take(max_items)
+
+    async def receive_more(self, max_items: int) -> list[Any]:
+        """As :meth:`receive_batch`, but what is in flight stays in flight: acknowledge it,
+        oldest first, with :meth:`done_oldest`. Redelivered items wait until nothing else
+        is in flight, and nothing joins them while they are."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while self._in_flight and (self._redeliver or self._in_flight_crashes is not None):
+            await self._settled.park()
+        if self._redeliver:
+            return await self._take_redelivered(max_items)
+        if not self._in_flight:
+            return await self._take(max_items)
+        channel = self.channel
+        waited = not channel.depth
+        if waited:
+            await channel._wait_for_items()
+        items = channel._take(max_items)
+        self._in_flight.extend(items)  # no checkpoint between the take and this
+        if not waited:
+            await schedule_point()
+        return list(items)
+
+    def done_oldest(self, count: int) -> None:
+        """Acknowledge the ``count`` oldest items in flight (all of them: :meth:`done`)."""
+        if count >= len(self._in_flight):
+            self.done()
+            return
+        if count > 0:
+            del self._in_flight[:count]
+            if self._in_flight_crashes is not None:
+                del self._in_flight_crashes[:count]
+            self._settled.unpark_all()
 
     async def _take(self, max_items: int) -> list[Any]:
         # Taking from the channel and marking in flight happen in one step, with no
