@@ -56,7 +56,13 @@ def control(
             return 200, stats(hub)
         inst_id = params.get("instId", "")
         if method == "GET" and path == "/_sim/truth/trades":
-            return 200, [attrs.asdict(t) for t in _truth.trades(hub, inst_id)]
+            # fromId: only what a reader polling the truth has not seen (the whole tape,
+            # a million messages at most, is too much to render on every look)
+            raw_from = params.get("fromId", "")
+            if raw_from and not raw_from.isdigit():
+                raise ConfigError("fromId: an integer")
+            from_id = int(raw_from) if raw_from else None
+            return 200, [attrs.asdict(t) for t in _truth.trades(hub, inst_id, from_id)]
         if method == "GET" and path == "/_sim/truth/book":
             raw = params.get("seqId", "")
             if not raw.isdigit():

@@ -83,8 +83,8 @@ class OkxSimulator:
         """Every book's ``seqId`` restarts lower (as in maintenance)."""
         self.hub.reset_sequences()
 
-    def trades(self, inst_id: str) -> list[_truth.OkxTruthTrade]:
-        return _truth.trades(self.hub, inst_id)
+    def trades(self, inst_id: str, from_id: int | None = None) -> list[_truth.OkxTruthTrade]:
+        return _truth.trades(self.hub, inst_id, from_id)
 
     def book(self, inst_id: str, seq_id: int) -> TruthBook | None:
         return _truth.book(self.hub, inst_id, seq_id)

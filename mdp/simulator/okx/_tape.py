@@ -57,6 +57,12 @@ class OkxTradeTape:
     def all(self) -> list[OkxTrade]:
         return [self._row(i) for i in range(len(self))]
 
+    def since(self, trade_id: int) -> list[OkxTrade]:
+        """The messages with ``tradeId >= trade_id``, oldest first (what a reader of the
+        truth has not seen yet: found by bisection, not by walking the tape)."""
+        start = bisect.bisect_left(self._cols[0], trade_id)
+        return [self._row(i) for i in range(start, len(self))]
+
     def before(self, trade_id: int | None, limit: int) -> list[OkxTrade]:
         """Up to ``limit`` messages with ``tradeId < trade_id`` (all if None), newest
         first: OKX's ``history-trades`` with ``type=1&after=…``."""

@@ -34,14 +34,16 @@ def _market(hub: OkxHub, inst_id: str) -> OkxMarket:
         ) from None
 
 
-def trades(hub: OkxHub, inst_id: str) -> list[OkxTruthTrade]:
+def trades(hub: OkxHub, inst_id: str, from_id: int | None = None) -> list[OkxTruthTrade]:
+    """Every trade message kept, or those with ``tradeId >= from_id``."""
     m = _market(hub, inst_id)
     pr, qr = m.inst.price.render, m.inst.qty.render
+    tape = m.tape.all() if from_id is None else m.tape.since(from_id)
     return [
         OkxTruthTrade(
             t.trade_id, t.count, pr(t.price), qr(t.qty), t.time_ms, "buy" if t.taker_buy else "sell"
         )
-        for t in m.tape.all()
+        for t in tape
     ]
 
 
