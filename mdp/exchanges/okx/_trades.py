@@ -51,6 +51,11 @@ class TradeTracker:
         self.opened = gaps
         self.next_id: int | None = None
         self.held: list[_Held] | None = None  # not None while a backfill is in flight
+        # The held trades' ids: a duplicate (a resent frame, a rollover's overlap) is found
+        # in constant time. Scanning the list instead made every message cost as much as
+        # the backlog behind a long backfill: under load the group then read too slowly,
+        # was cut off as a slow client, and the next gap was longer still.
+        self._held_ids: set[int] = set()
         self.gap: tuple[int, int] | None = None
         self.duplicates = 0
         self.gaps = 0
@@ -89,14 +94,17 @@ class TradeTracker:
 
     def _slow(self, first: int, trade: Trade, out: list[Record]) -> bool:
         if self.held is not None:
-            held = self.held
-            if any(h.trade.trade_id == trade.trade_id for h in held):
+            held, ids = self.held, self._held_ids
+            if trade.trade_id in ids:
                 self.duplicates += 1
                 return False
             held.append(_Held(first, trade))
+            ids.add(trade.trade_id)
             if len(held) > 1 and trade.trade_id < held[-2].trade.trade_id:
                 held.sort(key=lambda h: h.trade.trade_id)  # reordered while held
             if len(held) > _MAX_HELD:
+                for h in held[:-_MAX_HELD]:
+                    ids.discard(h.trade.trade_id)
                 del held[:-_MAX_HELD]
             return False
         if self.next_id is None or first <= self.next_id:
@@ -106,6 +114,7 @@ class TradeTracker:
         self.gap = (self.next_id, first - 1)
         self.gaps += 1
         self.held = [_Held(first, trade)]
+        self._held_ids = {trade.trade_id}
         return True
 
     def backfilled(self, rows: list[TradeRow], recv_ns: int, out: list[Record]) -> bool:
@@ -139,6 +148,7 @@ class TradeTracker:
             out.append(self._gap_event(expected, hi, recv_ns))
         self.next_id = hi + 1
         self.held, self.gap = None, None
+        self._held_ids = set()
         for i, h in enumerate(after):
             tid = h.trade.trade_id
             if tid < self.next_id:
@@ -148,7 +158,9 @@ class TradeTracker:
                 self.next_id = tid + 1
             elif self._slow(h.first, h.trade, out):
                 assert self.held is not None
-                self.held += after[i + 1 :]
+                rest = after[i + 1 :]
+                self.held += rest
+                self._held_ids.update(r.trade.trade_id for r in rest)
                 return True
         return False
 

@@ -93,3 +93,34 @@ def test_trade_id_is_the_last_of_count_fills() -> None:
     ]
     gap = next(r for r in done if isinstance(r, Gap))
     assert (gap.first_missing, gap.last_missing) == (129, 129)
+
+
+def test_a_long_backfill_drops_duplicates_of_held_trades_and_keeps_each_once() -> None:
+    """While a gap waits for REST, every later message is held; a duplicate among them
+    (a resent frame, the overlap of a rollover) is dropped by id, also after the backfill
+    has re-held the messages behind a second gap. The held ids are a set: a scan of the
+    held list per message made a long backfill quadratic, slow enough under load for the
+    simulator (and OKX) to cut the group off as a slow client."""
+    gaps: list[TradeTracker] = []
+    tracker = TradeTracker(INST, Sizes(None), "trades:BTC-USDT", gaps)
+    out: list[Record] = []
+    tracker.on_payload(_push((100, 1)), "", 0, out)
+    tracker.on_payload(_push((105, 1)), "", 0, out)  # 101–104 missing: held from here
+    assert tracker.gap == (101, 104)
+    held = [(106 + i, 1) for i in range(20_000)]
+    tracker.on_payload(_push(*held), "", 0, out)
+    tracker.on_payload(_push(*held[::7]), "", 0, out)  # resent while held
+    tracker.on_payload(_push((30_000, 1)), "", 0, out)  # a second gap behind the first
+    tracker.on_payload(_push((30_000, 1), (20_105, 1)), "", 0, out)  # resent again
+    assert tracker.duplicates == len(held[::7]) + 2
+    done: list[Record] = []
+    again = tracker.backfilled(list(trade_rows.decode(_push((102, 2), (104, 2)))), 0, done)
+    assert again  # 20 106 … 29 999 missing: the message at 30 000 is held again
+    assert tracker.gap == (20_106, 29_999)
+    tracker.on_payload(_push((30_000, 1)), "", 0, out)  # a duplicate of the re-held one
+    assert tracker.duplicates == len(held[::7]) + 3
+    ids = [r.trade_id for r in done if isinstance(r, Trade)]
+    assert ids == [102, 104, 105, *(tid for tid, _ in held)]
+    last: list[Record] = []
+    assert not tracker.backfilled([], 0, last)
+    assert [r.trade_id for r in last if isinstance(r, Trade)] == [30_000]
