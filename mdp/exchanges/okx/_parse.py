@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from mdp.model import (
+    PERFECT,
     BestBidOffer,
     FundingRate,
     Instrument,
@@ -31,15 +32,18 @@ from mdp.model import (
     QualityLevel,
     Side,
 )
+from mdp.model import _records as _r
 from mdp.model._numbers import wire_decimals
 
 __all__ = [
     "SAMPLED",
     "Arg",
+    "BboRow",
     "BookEvent",
     "Push",
     "Sizes",
     "TradeRow",
+    "bbo_rows",
     "build_bbo",
     "build_funding",
     "build_liquidations",
@@ -49,6 +53,8 @@ __all__ = [
 
 _MS = 1_000_000
 _decimal = wire_decimals.__getitem__
+_new = object.__new__
+_BboFields = _r._BestBidOfferFields
 SAMPLED = Quality(QualityLevel.PERFECT, ("sampled",))  # "not the total number of liquidations"
 
 
@@ -77,8 +83,20 @@ class TradeRow(msgspec.Struct, gc=False):
     count: int = 0
 
 
+class BboRow(msgspec.Struct, gc=False):
+    """One ``bbo-tbt`` row: the top level of each side (``[px, sz, "0", orders]``). The
+    channel pushes on every change of the top, as often as ``trades``, so it is decoded
+    into a struct like the trade rows rather than into dicts."""
+
+    asks: list[list[str]]
+    bids: list[list[str]]
+    ts: int
+    seqId: int = 0
+
+
 push_decoder = msgspec.json.Decoder(Push)
 trade_rows = msgspec.json.Decoder(list[TradeRow], strict=False)
+bbo_rows = msgspec.json.Decoder(list[BboRow], strict=False)
 _rows = msgspec.json.Decoder(list[dict[str, Any]])
 
 
@@ -140,24 +158,30 @@ def levels(raw: list[list[str]], sizes: Sizes) -> tuple[Level, ...]:
 
 
 def build_bbo(inst: Instrument, sizes: Sizes, raw: Any, recv_ns: int, out: list[Any]) -> None:
-    for row in _rows.decode(raw):
-        if not row["bids"] or not row["asks"]:
+    size = sizes.of
+    for row in bbo_rows.decode(raw):
+        bids, asks = row.bids, row.asks
+        if not bids or not asks:
             continue  # one side empty: no best bid/offer to report
-        bid, ask = row["bids"][0], row["asks"][0]
-        seq = int(row.get("seqId", 0))
-        out.append(
-            BestBidOffer(
-                instrument=inst,
-                receive_time_ns=recv_ns,
-                exchange_time_ns=int(row["ts"]) * _MS,
-                sequence=seq,
-                bid_price=_decimal(bid[0]),
-                bid_size=sizes(bid[1]),
-                ask_price=_decimal(ask[0]),
-                ask_size=sizes(ask[1]),
-                update_id=seq,
-            )
-        )
+        bid, ask = bids[0], asks[0]
+        seq = row.seqId
+        # The private mutable twin, then a BestBidOffer (as Trade in _trades.build): the
+        # attrs __init__ costs as much as the rest of the frame.
+        o: Any = _new(_BboFields)
+        o.instrument = inst
+        o.receive_time_ns = recv_ns
+        o.exchange_time_ns = row.ts * _MS
+        o.match_time_ns = None
+        o.sequence = seq
+        o.quality = PERFECT
+        o.extra = ()
+        o.bid_price = _decimal(bid[0])
+        o.bid_size = size(bid[1])
+        o.ask_price = _decimal(ask[0])
+        o.ask_size = size(ask[1])
+        o.update_id = seq
+        o.__class__ = BestBidOffer
+        out.append(o)
 
 
 def build_funding(inst: Instrument, raw: Any, recv_ns: int, out: list[Any]) -> None:
