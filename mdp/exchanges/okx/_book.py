@@ -200,9 +200,11 @@ class BookSync:
         self._install(
             body["bids"], body["asks"], snap, int(body["ts"]) * 1_000_000, recv_ns, 0, out
         )
-        for ev in keep:
+        for i, ev in enumerate(keep):
             if not self.live:
                 self.buffer.append(ev)
+            elif i == 0 and ev.prev < snap < ev.seq:
+                self._apply(ev, out)  # the bridge: its changes from prevSeqId on, over the snapshot
             else:
                 self.on_event(ev, out)
 

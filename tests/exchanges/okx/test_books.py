@@ -92,6 +92,31 @@ def test_documented_sequence_example() -> None:
     assert [r.final_update_id for r in out if isinstance(r, BookDelta)] == [15, 3, 5]
 
 
+def test_rest_snapshot_inside_the_first_update_bridges() -> None:
+    """OKX's REST bootstrap: drop what the snapshot covers; the first update left must
+    satisfy ``prevSeqId <= snapshot.seqId < seqId``, and it applies on the snapshot even
+    when its ``prevSeqId`` is below the snapshot's (not a gap), the rest chain on."""
+    book = BookSync(INST, Sizes(None), "books:BTC-USDT", rest_bootstrap=True)
+    out: list[Record] = []
+    book.on_event(_event("update", 8, 10, [("99", "1", "0", "1")]), out)
+    book.on_event(_event("update", 10, 15, [("99", "2", "0", "1")]), out)
+    book.on_event(_event("update", 15, 18, [("98", "3", "0", "1")]), out)
+    assert book.need_snapshot
+    assert not book.live
+    body = {"bids": [["99", "1", "0", "1"], ["97", "4", "0", "1"]],
+            "asks": [["101", "1", "0", "1"]], "ts": "1", "seqId": "12"}  # fmt: skip
+    book.on_rest_snapshot(body, 0, out)  # 10 <= 12 < 15
+    assert book.live
+    assert not book.need_snapshot
+    assert not [r for r in out if isinstance(r, Gap)]
+    assert book.local == 18
+    deltas = [r for r in out if isinstance(r, BookDelta)]
+    assert [(d.prev_final_update_id, d.final_update_id) for d in deltas] == [(12, 15), (15, 18)]
+    assert book.bids == {
+        Decimal("99"): ("99", "2"), Decimal("98"): ("98", "3"), Decimal("97"): ("97", "4")
+    }  # fmt: skip
+
+
 def test_checksum_zero_is_ignored_and_a_wrong_one_is_a_gap() -> None:
     book = BookSync(INST, Sizes(None), "books:BTC-USDT", rest_bootstrap=False)
     out: list[Record] = []
