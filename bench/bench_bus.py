@@ -498,6 +498,13 @@ def main() -> None:
         default=ProducerArgs().in_flight,
         help="latency: batches awaiting the broker at once (bus.producer's in_flight)",
     )
+    parser.add_argument(
+        "--warm-runs",
+        type=int,
+        default=0,
+        help="latency runs first made and not counted (a broker just started is slower "
+        "for its first minute: class loading, the JIT)",
+    )
     parser.add_argument("--latency-only", action="store_true")
     parser.add_argument(
         "--split",
@@ -537,7 +544,7 @@ def main() -> None:
     if not args.latency_only:
         runs = [trio.run(_throughput, args.trades, args.batch) for _ in range(args.runs)]
     lat = []
-    for _ in range(args.runs):
+    for run in range(args.warm_runs + args.runs):
         if args.gc_freeze:
             gc.collect()
             gc.freeze()
@@ -555,9 +562,11 @@ def main() -> None:
             )
         )
         shown = ", ".join(f"{k} {v:.2f}" for k, v in lat[-1].items())
-        print(f"latency run: {shown} (load {os.getloadavg()[0]:.2f})", flush=True)
+        warm = " — warm-up, not counted" if run < args.warm_runs else ""
+        print(f"latency run: {shown} (load {os.getloadavg()[0]:.2f}){warm}", flush=True)
         if args.gc_freeze:
             gc.unfreeze()
+    del lat[: args.warm_runs]
     floor = [trio.run(_timer_lateness, 3.0) for _ in range(args.runs)]
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print()
