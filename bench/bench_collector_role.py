@@ -192,6 +192,9 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10_000, help="frames/s (latency)")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--profile", help="throughput: cProfile each run into PROFILE.<run> (slows it down)"
+    )
     args = parser.parse_args()
     if "MDP_KAFKA_BOOTSTRAP" not in os.environ:
         sys.exit("set MDP_KAFKA_BOOTSTRAP (scripts/services start kafka; . its env.sh)")
@@ -217,7 +220,14 @@ def main() -> None:
                     capture, frames=args.trades + 20_000, streams=streams, start_ms=now_ms
                 )
                 _reset_topics()
-                per_cpu, per_wall = trio.run(_throughput_run, home, args.trades, capture)
+                if args.profile:
+                    import cProfile
+
+                    with cProfile.Profile() as profile:
+                        per_cpu, per_wall = trio.run(_throughput_run, home, args.trades, capture)
+                    profile.dump_stats(f"{args.profile}.{run + 1}")
+                else:
+                    per_cpu, per_wall = trio.run(_throughput_run, home, args.trades, capture)
                 cpu_rates.append(per_cpu)
                 wall_rates.append(per_wall)
                 print(f"run {run + 1}: {per_cpu:,.0f} trades per CPU-s, {per_wall:,.0f} per wall s")
