@@ -100,6 +100,7 @@ async def _run_role(home: Path, measure: object) -> object:
                 control_dir=home / "run",
                 metrics="",
                 handle_signals=False,
+                freeze_gc=True,  # as `mdp run` does
                 task_status=task_status,
             )
         )

@@ -74,6 +74,9 @@ def _status(root: Supervisor) -> str:
     )
 
 
+_GC_THRESHOLDS = (50_000, 20, 100)
+
+
 class _ReportReady:
     """The root's ``task_status``: READY=1 the moment the whole tree has started."""
 
@@ -89,6 +92,13 @@ class _ReportReady:
             # role: out of the collector's reach, a full collection no longer walks it (a
             # pause of 25–46 ms otherwise: docs/benchmarks.md, "Kafka bus").
             gc.freeze()
+            # Records are acyclic and live milliseconds, but thousands sit in the channels
+            # at once: with the default gen-0 threshold (700) each is walked while it waits,
+            # promoted, walked again, and full collections of 57–137 ms came twice a
+            # second in the collector role (about 9 % of its CPU; docs/benchmarks.md,
+            # "Collector role end to end"). At 50,000 most records are gone before a
+            # collection looks. Cycles (tracebacks, Trio's tasks) are still collected.
+            gc.set_threshold(*_GC_THRESHOLDS)
         self._notifier.ready(_status(self._root))
         self._on_ready.set()
 
