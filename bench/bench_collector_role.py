@@ -8,6 +8,9 @@ simulator in another process and the real broker.
 The role runs in this process (pinned to CPU 1; the simulator to CPU 0 unless
 ``MDP_BENCH_NO_PIN=1``), so its figures can be read from the tree itself:
 
+The role collects OKX too; an OKX simulator feeds it a trickle (``OKX_RATE``), so the
+figures are Binance's.
+
 * ``--throughput``: the simulator replays a capture of combined-stream ``@trade`` frames
   of BTCUSDT and ETHUSDT as fast as it can send; trades acknowledged by the broker per
   CPU-second of this process (every thread: the Trio loop and librdkafka's), from the
@@ -39,6 +42,8 @@ import trio
 
 REPO = Path(__file__).resolve().parents[1]
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+OKX_SYMBOLS = ["BTC-USDT", "BTC-USDT-SWAP"]
+OKX_RATE = 1
 
 
 def _pin() -> bool:
@@ -61,11 +66,24 @@ def _free_pair() -> int:
         return port
 
 
-def _simulator(args: list[str], home: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "mdp", "simulate", "--symbols", ",".join(SYMBOLS), *args]
+def _simulator(
+    args: list[str], home: Path, symbols: list[str] = SYMBOLS
+) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "mdp", "simulate", "--symbols", ",".join(symbols), *args]
     if _pin():
         cmd = ["taskset", "-c", "0", *cmd]
     return subprocess.Popen(cmd, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _okx_simulator(home: Path) -> subprocess.Popen[bytes]:
+    """The role also collects OKX: its own simulator at a trickle (OKX_RATE taker orders a
+    second per instrument), so that the figures are Binance's and the role dials no real
+    exchange."""
+    port = _free_pair()
+    os.environ["MDP_EXCHANGES__OKX__WS_URL"] = f"ws://127.0.0.1:{port}/ws/v5/public"
+    os.environ["MDP_EXCHANGES__OKX__REST_URL"] = f"http://127.0.0.1:{port}"
+    args = ["--exchange", "okx", "--rate", str(OKX_RATE), "--port", str(port)]
+    return _simulator(args, home, OKX_SYMBOLS)
 
 
 def _point_at(port: int) -> None:
@@ -79,7 +97,7 @@ def _reset_topics() -> None:
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": os.environ["MDP_KAFKA_BOOTSTRAP"]})
-    names = [t for t in admin.list_topics(timeout=15).topics if ".binance." in t]
+    names = [t for t in admin.list_topics(timeout=15).topics if ".binance." in t or ".okx." in t]
     if names:
         for future in admin.delete_topics(names, operation_timeout=30).values():
             future.result()
@@ -118,6 +136,7 @@ async def _throughput_run(home: Path, trades: int, capture: Path) -> tuple[float
     port = _free_pair()
     _point_at(port)
     sim = _simulator(["--replay", str(capture), "--speed", "0", "--port", str(port)], home)
+    okx = _okx_simulator(home)
     try:
 
         async def measure(root: object) -> tuple[float, float]:
@@ -135,8 +154,9 @@ async def _throughput_run(home: Path, trades: int, capture: Path) -> tuple[float
         assert isinstance(result, tuple)
         return result
     finally:
-        sim.kill()
-        sim.wait()
+        for process in (sim, okx):
+            process.kill()
+            process.wait()
 
 
 async def _latency_run(home: Path, rate: int, seconds: float) -> dict[str, float]:
@@ -147,6 +167,7 @@ async def _latency_run(home: Path, rate: int, seconds: float) -> dict[str, float
     # About 2.3 frames per step on each of the 4 symbol-markets (measured).
     steps = max(1, round(rate / (4 * 2.3)))
     sim = _simulator(["--rate", str(steps), "--port", str(port), "--config", str(config)], home)
+    okx = _okx_simulator(home)
     try:
 
         async def measure(root: object) -> dict[str, float]:
@@ -173,8 +194,9 @@ async def _latency_run(home: Path, rate: int, seconds: float) -> dict[str, float
         assert isinstance(result, dict)
         return result
     finally:
-        sim.kill()
-        sim.wait()
+        for process in (sim, okx):
+            process.kill()
+            process.wait()
 
 
 def _frames(port: int) -> int:
