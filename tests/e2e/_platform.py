@@ -29,11 +29,17 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT")
 # (the store's market, the simulator's market, its truth endpoint): spot collects @trade,
 # USD-M futures @aggTrade (a trade id there is the aggregate id).
 MARKETS = (("spot", "spot", "trades"), ("perpetual", "futures", "aggTrades"))
+# OKX: instId → (the store's market, base units per contract). One record per trades
+# message, its trade id the message's last fill id; a swap's sizes (trades and book
+# levels) are stored in base units (contracts × ctVal).
+OKX = {"BTC-USDT": ("spot", Decimal(1)), "BTC-USDT-SWAP": ("perpetual", Decimal("0.01"))}
 NORMALIZED = {
     ("binance", "spot", "BTCUSDT"): "BTC/USDT",
     ("binance", "spot", "ETHUSDT"): "ETH/USDT",
     ("binance", "perpetual", "BTCUSDT"): "BTC/USDT:USDT",
     ("binance", "perpetual", "ETHUSDT"): "ETH/USDT:USDT",
+    ("okx", "spot", "BTC-USDT"): "BTC/USDT",
+    ("okx", "perpetual", "BTC-USDT-SWAP"): "BTC/USDT:USDT",
 }
 _NATIVE = {(e, m, n): s for (e, m, s), n in NORMALIZED.items()}
 STORES = ("postgres", "clickhouse", "lake")
@@ -41,6 +47,7 @@ SINK_GROUPS = tuple(g for s in STORES for g in (f"sink-{s}-trades", f"sink-{s}")
 
 Key = tuple[str, str, str]  # (exchange, store market, native symbol)
 Row = tuple[int, Decimal, Decimal]  # trade id, price, size
+Book = tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]  # bids, asks
 
 
 def free_port_pair() -> int:
@@ -141,8 +148,68 @@ class BinanceTruth(SimClient):
     def tapes(self) -> list[Key]:
         return [("binance", m, s) for m, _, _ in MARKETS for s in SYMBOLS]
 
+    async def books(self, key: Key, every: int) -> dict[int, Book]:
+        """The book at every ``every``-th of the simulator's checkpoints, by update id."""
+        _, market, symbol = key
+        sim_market = next(s for m, s, _ in MARKETS if m == market)
+        ids = await self.get("/_sim/truth/checkpoints", symbol=symbol, market=sim_market)
+        out: dict[int, Book] = {}
+        for uid in ids[::every]:
+            body = await self.get(
+                "/_sim/truth/book", symbol=symbol, market=sim_market, update_id=uid
+            )
+            out[uid] = _book(body, Decimal(1))
+        return out
 
-async def next_ids(sim: BinanceTruth) -> dict[Key, int]:
+
+class OkxTruth(SimClient):
+    async def trades(self, key: Key, from_id: int) -> list[Row]:
+        inst = key[2]
+        ct_val = OKX[inst][1]
+        rows = await self.get("/_sim/truth/trades", instId=inst, fromId=from_id)
+        return [(r["trade_id"], Decimal(r["price"]), Decimal(r["size"]) * ct_val) for r in rows]
+
+    def tapes(self) -> list[Key]:
+        return [("okx", market, inst) for inst, (market, _) in OKX.items()]
+
+    async def books(self, key: Key, every: int) -> dict[int, Book]:
+        """The book at every ``every``-th checkpoint (one per 100 ms push), by ``seqId``;
+        a swap's sizes in base units, as stored."""
+        inst = key[2]
+        ids = await self.get("/_sim/truth/checkpoints", instId=inst)
+        out: dict[int, Book] = {}
+        for seq in ids[::every]:
+            body = await self.get("/_sim/truth/book", instId=inst, seqId=seq)
+            out[seq] = _book(body, OKX[inst][1])
+        return out
+
+
+async def book_marks(sim: Sim) -> dict[Key, int]:
+    """The id of each book's latest checkpoint (the book as it is now)."""
+    out: dict[Key, int] = {}
+    for key in sim.tapes():
+        _, market, symbol = key
+        if isinstance(sim, OkxTruth):
+            ids = await sim.get("/_sim/truth/checkpoints", instId=symbol)
+        else:
+            sim_market = next(s for m, s, _ in MARKETS if m == market)
+            ids = await sim.get("/_sim/truth/checkpoints", symbol=symbol, market=sim_market)
+        if ids:
+            out[key] = max(ids)
+    return out
+
+
+def _book(body: dict[str, Any], unit: Decimal) -> Book:
+    return (
+        [(Decimal(p), Decimal(q) * unit) for p, q in body["bids"]],
+        [(Decimal(p), Decimal(q) * unit) for p, q in body["asks"]],
+    )
+
+
+Sim = BinanceTruth | OkxTruth
+
+
+async def next_ids(sim: Sim) -> dict[Key, int]:
     """The id (at least) each tape's next trade will have."""
     out: dict[Key, int] = {}
     for key in sim.tapes():
@@ -155,7 +222,7 @@ async def next_ids(sim: BinanceTruth) -> dict[Key, int]:
 class Truth:
     """Every trade the simulators made since ``first``, fetched as they go."""
 
-    sims: list[BinanceTruth]
+    sims: list[Sim]
     first: dict[Key, int]
     rows: dict[Key, list[Row]] = attrs.Factory(lambda: defaultdict(list))
 
@@ -213,6 +280,20 @@ def pg_max_ids(dsn: str) -> dict[Key, int]:
         with psycopg.connect(dsn, connect_timeout=5) as conn:
             rows = conn.execute(
                 "SELECT exchange, market, symbol, max(trade_id) FROM trades GROUP BY 1, 2, 3"
+            ).fetchall()
+    except psycopg.Error:
+        return {}
+    return {(e, m, _NATIVE[e, m, s]): int(n) for e, m, s, n in rows if (e, m, s) in _NATIVE}
+
+
+def pg_book_ids(dsn: str) -> dict[Key, int]:
+    """The last update id of each symbol's stored book deltas: a book past a mark is live
+    again (the collector publishes no delta while its book waits for a resync)."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as conn:
+            rows = conn.execute(
+                "SELECT exchange, market, symbol, max(final_update_id) FROM book_deltas"
+                " GROUP BY 1, 2, 3"
             ).fetchall()
     except psycopg.Error:
         return {}

@@ -1,15 +1,17 @@
-"""The whole platform as it is deployed, under chaos: simulator → ``mdp run collector`` →
-Kafka → ``mdp run sink`` → TimescaleDB + ClickHouse (chdb) + Parquet lake.
+"""The whole platform as it is deployed, under chaos: the Binance and OKX simulators →
+``mdp run collector`` (both exchanges in one process) → Kafka → ``mdp run sink`` →
+TimescaleDB + ClickHouse (chdb) + Parquet lake.
 
 Both roles are the shipped role files (supervisors/collector.toml, supervisors/sink.toml),
-run as processes and pointed at this test's simulator and stores through the environment.
-While the simulator makes at least 200,000 trades, a seeded killer kills random tasks in
+run as processes and pointed at this test's simulators and stores through the environment.
+While the simulators make at least 200,000 trades, a seeded killer kills random tasks in
 both roles through their control sockets, the Kafka broker is restarted once and
-PostgreSQL once. Then every store must hold exactly the simulator's trades — count, ids
-and the exact decimal sum of price × size, per market and symbol — and the stored book
-snapshots and deltas must rebuild the simulator's book at its checkpoints.
+PostgreSQL once. Then every store must hold exactly the simulators' trades — count, ids
+and the exact decimal sum of price × size, per exchange, market and symbol — and the
+stored book snapshots and deltas must rebuild each simulator's book at its checkpoints.
 
-Set ``MDP_E2E_SEED`` to replay a run; ``MDP_E2E_TRADES`` to make more trades.
+Set ``MDP_E2E_SEED`` to replay a run; ``MDP_E2E_TRADES`` to make more trades;
+``MDP_E2E_RATE`` / ``MDP_E2E_OKX_RATE`` for the markets' speed (Binance / OKX).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import os
 import random
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -30,24 +31,30 @@ from mdp.bus._config import load_bus_config
 from mdp.bus._topics import configured_topics
 from mdp.control import ControlClient
 from tests.chaos import KillCount, kill_until
-from tests.e2e._books import check_books, stored_events, stored_resyncs
+from tests.e2e._books import Chain, check_books, stored_events, stored_resyncs
 from tests.e2e._platform import (
     KAFKA,
     MARKETS,
     NORMALIZED,
+    OKX,
     PG_DSN,
     REPO,
     STORES,
     SYMBOLS,
     BinanceTruth,
+    Key,
+    OkxTruth,
     Proc,
+    Sim,
     Truth,
+    book_marks,
     clickhouse_trades,
     exchange_topics,
     free_port_pair,
     group_lag,
     lake_trades,
     next_ids,
+    pg_book_ids,
     pg_counts,
     pg_max_ids,
     pg_trades,
@@ -61,12 +68,21 @@ TRADES = int(os.environ.get("MDP_E2E_TRADES", "200000"))
 RATE = int(
     os.environ.get("MDP_E2E_RATE", "600")
 )  # taker orders per second per symbol and market (≈ 0.3 trades each)
+# OKX: taker orders (= trade messages) per second per instrument. A gap is filled from
+# history-trades, 100 messages a request at the collector's 10 requests per 2 s per
+# endpoint (OKX allows 20): at most 500 messages a second for the whole process, so an
+# instrument much faster than half that could never close a gap while its market moves
+# on (real BTC-USDT runs at tens a second). 150 leaves the backfill a margin, and keeps
+# the sink — every record written to three stores, bbo-tbt one a change of the top — in
+# what a shared 2-core machine gives it.
+OKX_RATE = int(os.environ.get("MDP_E2E_OKX_RATE", "150"))
 MIN_KILLS = 100
 # Books: of the 200 checkpoints looked at per symbol (every third of the simulator's last
 # 600, one per 100 ms depth window), those not in a resync span must rebuild exactly; a
 # run whose chaos left fewer than this many to compare has shown nothing.
 MIN_BOOKS_COMPARED = 20
 SETTLE_EVERY_S = 3.0  # between looks at the stores (full scans: the machine is shared)
+PULSE_WHEN_STILL_S = 9.0  # after the chaos: the market moves for a moment when nothing did
 # Seconds between kills at most, per role (so half that on average): about 60 kills a
 # minute in the collector, spread over its three supervisors, and 40 in the sink, whose
 # six workers share one: inside the role files' restart intensity (60 a minute per
@@ -76,6 +92,8 @@ COLLECTOR_VICTIMS = [
     "collector/binance/spot",
     "collector/binance/usdm-market",
     "collector/binance/usdm-public",
+    "collector/okx/spot",
+    "collector/okx/swap",
     *(
         f"collector/cleaning/{stage}"
         for stage in (
@@ -131,7 +149,7 @@ async def _role_up(proc: Proc, socket: Path, procs: list[Proc]) -> ControlClient
             await trio.sleep(0.2)
 
 
-async def _print_twins(dsn: str, sims: list[BinanceTruth]) -> None:
+async def _print_twins(dsn: str, sims: list[Sim]) -> None:
     """When a test fails: trade ids stored twice, beside what the simulator says."""
     with psycopg.connect(dsn) as conn:
         twins = conn.execute(
@@ -141,7 +159,8 @@ async def _print_twins(dsn: str, sims: list[BinanceTruth]) -> None:
             " FROM trades GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) ORDER BY 1, 2, 3, 4 LIMIT 6"
         ).fetchall()
     for exchange, market, symbol, trade_id, *row in twins:
-        truth = (await sims[0].trades((exchange, market, symbol), trade_id))[:1]
+        sim = sims[0] if exchange == "binance" else sims[1]
+        truth = (await sim.trades((exchange, market, symbol), trade_id))[:1]
         print(f"twin {exchange} {market} {symbol} {trade_id}: stored {row}; simulator {truth}")
 
 
@@ -166,6 +185,7 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
     await trio.to_thread.run_sync(reset_kafka)
 
     port = free_port_pair()
+    okx_port = free_port_pair()
     env = {
         **os.environ,
         "MDP_KAFKA_BOOTSTRAP": KAFKA,
@@ -176,11 +196,14 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
         "MDP_EXCHANGES__BINANCE__SPOT__REST_URL": f"http://127.0.0.1:{port}",
         "MDP_EXCHANGES__BINANCE__USDM__WS_URL": f"ws://127.0.0.1:{port + 1}",
         "MDP_EXCHANGES__BINANCE__USDM__REST_URL": f"http://127.0.0.1:{port + 1}",
+        "MDP_EXCHANGES__OKX__WS_URL": f"ws://127.0.0.1:{okx_port}/ws/v5/public",
+        "MDP_EXCHANGES__OKX__REST_URL": f"http://127.0.0.1:{okx_port}",
     }
     roles = ["run", "--roles-dir", str(REPO / "supervisors")]
     procs: list[Proc] = []
     controls: list[ControlClient] = []
-    sims = [BinanceTruth(port)]
+    binance, okx = BinanceTruth(port), OkxTruth(okx_port)
+    sims: list[Sim] = [binance, okx]
     try:
         procs.append(
             await start(
@@ -188,6 +211,17 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
                 [
                     *("simulate", "--symbols", ",".join(SYMBOLS), "--rate", str(RATE)),
                     *("--port", str(port), "--seed", str(seed % 1000 + 1)),
+                ],
+                cwd=home,
+                env=env,
+            )
+        )
+        procs.append(
+            await start(
+                "okx-simulator",
+                [
+                    *("simulate", "--exchange", "okx", "--symbols", ",".join(OKX)),
+                    *("--rate", str(OKX_RATE), "--port", str(okx_port), "--seed", str(seed % 997)),
                 ],
                 cwd=home,
                 env=env,
@@ -219,6 +253,11 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
         controls.append(sink)
 
         # -- chaos while the market makes TRADES trades ------------------------------------
+        began = trio.current_time()
+
+        def stage(what: str) -> None:
+            print(f"[{trio.current_time() - began:5.0f} s] {what}", flush=True)
+
         for sim in sims:
             await sim.post("/_sim/resume")
         generating = True
@@ -270,23 +309,47 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
                             await sim.post("/_sim/pause")
                         paused = True
             generating = False  # the killers stop
-        for sim in sims:
-            await sim.post("/_sim/resume")
-        # The market goes on until every stream has delivered trades made after the last
-        # kill: a trade lost to a kill shows as a gap only when a later one arrives (as on
-        # the exchange, where the market does not stop either).
+        stage(f"chaos over: {truth.total()} trades made, {sum(k.kills for k in kills)} kills")
+        # Every stream must deliver trades made after the last kill: a trade lost to a kill
+        # shows as a gap only when a later one arrives. The market moves on in pulses and
+        # stands still between them while the platform drains what the chaos left queued
+        # (on a loaded machine the sink stores slower than the simulators make trades, so
+        # a market that never stopped would never be caught up; only the later trades
+        # matter here, not how many).
+        # So must every book: one the chaos broke resyncs only once its market moves again,
+        # and a book still waiting for that at the end would leave checkpoints unreached.
         await truth.catch_up()
         marks = {key: rows[-1][0] for key, rows in truth.rows.items()}
+        books_at: dict[Key, int] = {}
+        for sim in sims:
+            books_at.update(await book_marks(sim))
+        seen: tuple[dict[Key, int], dict[Key, int]] | None = None
+        still = PULSE_WHEN_STILL_S  # the first look starts with a pulse
         try:
-            await _until(
-                "trades after the chaos stored",
-                lambda: all(pg_max_ids(dsn).get(key, -1) >= mark for key, mark in marks.items()),
-                420,
-                procs,
-                every_s=3.0,
-            )
+            with trio.fail_after(420):
+                while True:
+                    ids = (pg_max_ids(dsn), pg_book_ids(dsn))
+                    if all(ids[0].get(key, -1) >= mark for key, mark in marks.items()) and all(
+                        ids[1].get(key, -1) > mark for key, mark in books_at.items()
+                    ):
+                        break
+                    for proc in procs:
+                        assert proc.process.returncode is None, f"{proc.name} exited\n{proc.tail()}"
+                    if seen is not None:
+                        still = still + SETTLE_EVERY_S if ids == seen else 0.0
+                    seen = ids
+                    if still >= PULSE_WHEN_STILL_S:  # stored what there is: a few trades more
+                        for sim in sims:
+                            await sim.post("/_sim/resume")
+                        await trio.sleep(1.0)
+                        for sim in sims:
+                            await sim.post("/_sim/pause")
+                        still = 0.0
+                    await trio.sleep(SETTLE_EVERY_S)
         except BaseException:
             print(f"marks {marks}\npostgres max ids {pg_max_ids(dsn)}")
+            print(f"book marks {books_at}\npostgres book ids {pg_book_ids(dsn)}")
+            print("\n".join(p.tail() for p in procs))
             await _print_twins(dsn, sims)
             raise
         for sim in sims:
@@ -294,7 +357,13 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
         await trio.sleep(0.5)
         await truth.catch_up()
         total_kills = sum(k.kills for k in kills)
+        stage("every tape's trades and every book's deltas after the chaos stored in PostgreSQL")
         print(f"trades {truth.total()}, kills {total_kills}, restarts {restarts}")
+        per_tape = {f"{e} {m} {s}": len(rows) for (e, m, s), rows in truth.rows.items()}
+        print(f"trades per tape {per_tape}")
+        for name, sim in (("binance", binance), ("okx", okx)):
+            stats = await sim.get("/_sim/stats")
+            print(f"{name} simulator: {stats['counters']}, closed: {stats['close_reasons']}")
         assert total_kills >= MIN_KILLS
 
         # -- every store catches up --------------------------------------------------------
@@ -347,9 +416,10 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
                 for cmd in ("tree", "channels", "stats"):
                     print(cmd, await ctl.request(cmd))
             raise
+        stage("every store caught up")
         for ctl in (collector, sink):
             await ctl.request("stop")
-        for proc in procs[1:]:
+        for proc in procs[2:]:  # the roles (the simulators go on serving the truth)
             with trio.fail_after(60):
                 await proc.process.wait()
             assert proc.process.returncode == 0, proc.tail()
@@ -370,32 +440,34 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
             assert set(held) <= set(expected), f"{store}: trades of {set(held) - set(expected)}"
         print(f"every store holds exactly the {truth.total()} trades of the truth")
 
-        # -- books rebuild the simulator's at its checkpoints ------------------------------
-        for market, sim_market, _ in MARKETS:
-            for symbol in SYMBOLS:
-                ids = await sim.get("/_sim/truth/checkpoints", symbol=symbol, market=sim_market)
-                book_truth = {}
-                for uid in ids[::3]:
-                    body = await sim.get(
-                        "/_sim/truth/book", symbol=symbol, market=sim_market, update_id=uid
-                    )
-                    book_truth[uid] = (
-                        [(Decimal(p), Decimal(q)) for p, q in body["bids"]],
-                        [(Decimal(p), Decimal(q)) for p, q in body["asks"]],
-                    )
-                stored = NORMALIZED["binance", market, symbol]
-                events = await trio.to_thread.run_sync(stored_events, dsn, market, stored)
-                resyncs = await trio.to_thread.run_sync(stored_resyncs, dsn, market, stored)
-                check = check_books(
-                    events, book_truth, futures=market == "perpetual", resyncs=resyncs
-                )
-                print(
-                    f"books {market} {symbol}: {check.compared} compared, "
-                    f"{check.not_covered} in the spans of {len(resyncs)} stored resyncs"
-                )
-                assert not check.mismatches, f"{market} {symbol}: differs at {check.mismatches[:5]}"
-                assert not check.undeclared, f"{market} {symbol}: lost at {check.undeclared[:5]}"
-                assert check.compared >= MIN_BOOKS_COMPARED, (market, symbol, check)
+        # -- books rebuild the simulators' at their checkpoints ----------------------------
+        books: list[tuple[Sim, Key, Chain]] = [
+            (binance, ("binance", market, symbol), "futures" if market == "perpetual" else "spot")
+            for market, _, _ in MARKETS
+            for symbol in SYMBOLS
+        ]
+        books += [(okx, ("okx", market, inst), "okx") for inst, (market, _) in OKX.items()]
+        wrong: list[str] = []
+        for sim, key, chain in books:
+            exchange, market, symbol = key
+            book_truth = await sim.books(key, 3)
+            stored = NORMALIZED[key]
+            events = await trio.to_thread.run_sync(stored_events, dsn, market, stored, exchange)
+            resyncs = await trio.to_thread.run_sync(stored_resyncs, dsn, market, stored, exchange)
+            check = check_books(events, book_truth, chain=chain, resyncs=resyncs)
+            print(
+                f"books {exchange} {market} {symbol}: {check.compared} compared, "
+                f"{check.not_covered - len(check.undeclared)} in the spans of {len(resyncs)}"
+                f" stored resyncs, {len(check.undeclared)} in none, {check.between} passed over"
+                " inside one delta"
+            )
+            if check.mismatches:
+                wrong.append(f"{key}: differs at {check.mismatches[:5]}")
+            if check.undeclared:
+                wrong.append(f"{key}: not reached, in no resync: {check.undeclared[:5]}")
+            if check.compared < MIN_BOOKS_COMPARED:
+                wrong.append(f"{key}: only {check.compared} compared")
+        assert not wrong, "\n".join(wrong)  # every book looked at first, then all it found
 
         dead = home / "var/lib/mdp/dead-letters"
         for role in ("collector", "sink"):
