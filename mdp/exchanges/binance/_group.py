@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ import trio
 
 from mdp._exceptions import ExchangeConnectionError, ExchangeError
 from mdp.exchanges._backoff import ReconnectBackoff
+from mdp.exchanges._connections import keep_connected, open_connection
 from mdp.exchanges._ws import Payload, WsClient, connect
 from mdp.exchanges.binance import _metrics as m
 from mdp.exchanges.binance._book import BookSync
@@ -342,18 +344,16 @@ class StreamGroup:
     # -- connections ------------------------------------------------------------------------
 
     async def _open(self, nursery: trio.Nursery) -> _Connection:
-        while True:
-            conn = _Connection(self)
-            try:
-                await nursery.start(conn.run)
-            except ExchangeConnectionError as exc:
-                delay = self.backoff.next_delay()
-                log.warning("%s: %s; again in %.2f s", self.url, exc, delay)
-                m.totals["connect_failures"] += 1
-                await trio.sleep(delay)
-                continue
-            self.connections += 1
-            return conn
+        conn = await open_connection(
+            nursery,
+            lambda: _Connection(self),
+            backoff=self.backoff,
+            url=self.url,
+            totals=m.totals,
+            log=log,
+        )
+        self.connections += 1
+        return conn
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
@@ -361,21 +361,14 @@ class StreamGroup:
             current = await self._open(nursery)
             nursery.start_soon(self._liveness)
             task_status.started()
-            while True:
-                with trio.move_on_at(current.opened + self.args.max_connection_s):
-                    await current.attention.wait()
-                if current.ended:
-                    uptime = trio.current_time() - current.opened
-                    self.backoff.healthy_for(uptime)
-                    m.totals["reconnects"] += 1
-                    m.RECONNECTS.labels("binance", self.market, "lost").inc()
-                    log.info("%s: lost after %.1f s (%s)", self.url, uptime, current.reason)
-                    if uptime < self.backoff.reset_after_s:
-                        await trio.sleep(self.backoff.next_delay())
-                    current = await self._open(nursery)
-                else:
-                    m.totals["rollovers"] += 1
-                    m.RECONNECTS.labels("binance", self.market, "rollover").inc()
-                    new = await self._open(nursery)
-                    current.close()
-                    current = new
+            await keep_connected(
+                current,
+                partial(self._open, nursery),
+                exchange="binance",
+                market=self.market,
+                backoff=self.backoff,
+                max_age_s=self.args.max_connection_s,
+                url=self.url,
+                totals=m.totals,
+                log=log,
+            )

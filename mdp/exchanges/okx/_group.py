@@ -20,10 +20,10 @@ records" and "send them", so a backfill can never slip its trades behind later o
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -31,6 +31,7 @@ import trio
 
 from mdp._exceptions import ExchangeConnectionError, ExchangeError
 from mdp.exchanges._backoff import ReconnectBackoff
+from mdp.exchanges._connections import keep_connected, open_connection
 from mdp.exchanges._ws import Payload, WsClient, connect
 from mdp.exchanges.okx import _metrics as m
 from mdp.exchanges.okx._book import BookSync
@@ -378,18 +379,16 @@ class StreamGroup:
     # -- connections ------------------------------------------------------------------------
 
     async def _open(self, nursery: trio.Nursery) -> _Connection:
-        while True:
-            conn = _Connection(self)
-            try:
-                await nursery.start(conn.run)
-            except ExchangeConnectionError as exc:
-                delay = self.backoff.next_delay()
-                log.warning("%s: %s; again in %.2f s", self.url, exc, delay)
-                m.totals["connect_failures"] += 1
-                await trio.sleep(delay)
-                continue
-            self.connections += 1
-            return conn
+        conn = await open_connection(
+            nursery,
+            lambda: _Connection(self),
+            backoff=self.backoff,
+            url=self.url,
+            totals=m.totals,
+            log=log,
+        )
+        self.connections += 1
+        return conn
 
     def _lost(self) -> None:
         """The connection is gone: books start over from the next snapshot."""
@@ -402,23 +401,15 @@ class StreamGroup:
             current = await self._open(nursery)
             nursery.start_soon(self._liveness)
             task_status.started()
-            age = self.args.max_connection_s or math.inf
-            while True:
-                with trio.move_on_at(current.opened + age):
-                    await current.attention.wait()
-                if current.ended:
-                    uptime = trio.current_time() - current.opened
-                    self.backoff.healthy_for(uptime)
-                    m.totals["reconnects"] += 1
-                    m.RECONNECTS.labels("okx", self.market, "lost").inc()
-                    log.info("%s: lost after %.1f s (%s)", self.url, uptime, current.reason)
-                    self._lost()
-                    if uptime < self.backoff.reset_after_s:
-                        await trio.sleep(self.backoff.next_delay())
-                    current = await self._open(nursery)
-                else:
-                    m.totals["rollovers"] += 1
-                    m.RECONNECTS.labels("okx", self.market, "rollover").inc()
-                    new = await self._open(nursery)
-                    current.close()
-                    current = new
+            await keep_connected(
+                current,
+                partial(self._open, nursery),
+                exchange="okx",
+                market=self.market,
+                backoff=self.backoff,
+                max_age_s=self.args.max_connection_s,
+                url=self.url,
+                totals=m.totals,
+                log=log,
+                on_lost=self._lost,
+            )
