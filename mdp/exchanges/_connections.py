@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import NoReturn, Protocol, TypeVar
 
 import trio
@@ -20,7 +20,7 @@ from mdp._exceptions import ExchangeConnectionError
 from mdp.exchanges._backoff import ReconnectBackoff
 from mdp.exchanges.binance._metrics import RECONNECTS
 
-__all__ = ["Connection", "keep_connected", "open_connection"]
+__all__ = ["Connection", "open_connection", "serve_connections"]
 
 
 class Connection(Protocol):
@@ -62,9 +62,9 @@ async def open_connection(
         return conn
 
 
-async def keep_connected(
-    current: Connection,
-    reopen: Callable[[], Awaitable[Connection]],
+async def serve_connections(
+    nursery: trio.Nursery,
+    new: Callable[[], Connection],
     *,
     exchange: str,
     market: str,
@@ -73,11 +73,24 @@ async def keep_connected(
     url: str,
     totals: Counter[str],
     log: logging.Logger,
+    on_open: Callable[[], None] | None = None,
     on_lost: Callable[[], None] | None = None,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
-    """Watch ``current`` for ever: when it ends, ``on_lost()``, wait out the backoff if it
-    had not been healthy for long, and ``reopen()``; when it reaches ``max_age_s`` (0: no
-    limit), open the next one first and only then close it."""
+    """Open a connection from ``new()`` (``on_open()`` after each one is subscribed; the
+    first reports started), then
+    keep one for ever: when it ends, ``on_lost()``, wait out the backoff if it had not
+    been healthy for long, and open another; when it reaches ``max_age_s`` (0: no limit),
+    open the next one first and only then close it."""
+
+    async def reopen() -> Connection:
+        conn = await open_connection(nursery, new, backoff=backoff, url=url, totals=totals, log=log)
+        if on_open is not None:
+            on_open()
+        return conn
+
+    current = await reopen()
+    task_status.started()
     age = max_age_s or math.inf
     while True:
         with trio.move_on_at(current.opened + age):
@@ -96,6 +109,6 @@ async def keep_connected(
         else:
             totals["rollovers"] += 1
             RECONNECTS.labels(exchange, market, "rollover").inc()
-            new = await reopen()
+            new_connection = await reopen()
             current.close()
-            current = new
+            current = new_connection

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import orjson
@@ -24,7 +23,7 @@ import trio
 
 from mdp._exceptions import ExchangeConnectionError, ExchangeError
 from mdp.exchanges._backoff import ReconnectBackoff
-from mdp.exchanges._connections import keep_connected, open_connection
+from mdp.exchanges._connections import serve_connections
 from mdp.exchanges._ws import Payload, WsClient, connect
 from mdp.exchanges.binance import _metrics as m
 from mdp.exchanges.binance._book import BookSync
@@ -124,8 +123,8 @@ class StreamGroup:
         self.lock = trio.StrictFIFOLock()
         self.acked_at: dict[str, float] = {}
         self.health: dict[str, SourceState] = {}
+        self.connections = 0  # opened and subscribed, rollovers included
         self.backoff = ReconnectBackoff(initial_s=args.backoff_initial_s, max_s=args.backoff_max_s)
-        self.connections = 0
         self._nursery: trio.Nursery | None = None
         self._in_flight: set[int] = set()
         self._resume_work()
@@ -343,27 +342,16 @@ class StreamGroup:
 
     # -- connections ------------------------------------------------------------------------
 
-    async def _open(self, nursery: trio.Nursery) -> _Connection:
-        conn = await open_connection(
-            nursery,
-            lambda: _Connection(self),
-            backoff=self.backoff,
-            url=self.url,
-            totals=m.totals,
-            log=log,
-        )
+    def _opened(self) -> None:
         self.connections += 1
-        return conn
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            current = await self._open(nursery)
-            nursery.start_soon(self._liveness)
-            task_status.started()
-            await keep_connected(
-                current,
-                partial(self._open, nursery),
+            nursery.start_soon(self._liveness)  # nothing to watch until a subscription
+            await serve_connections(
+                nursery,
+                lambda: _Connection(self),
                 exchange="binance",
                 market=self.market,
                 backoff=self.backoff,
@@ -371,4 +359,6 @@ class StreamGroup:
                 url=self.url,
                 totals=m.totals,
                 log=log,
+                on_open=self._opened,
+                task_status=task_status,
             )

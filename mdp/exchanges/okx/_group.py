@@ -23,7 +23,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import orjson
@@ -31,7 +30,7 @@ import trio
 
 from mdp._exceptions import ExchangeConnectionError, ExchangeError
 from mdp.exchanges._backoff import ReconnectBackoff
-from mdp.exchanges._connections import keep_connected, open_connection
+from mdp.exchanges._connections import serve_connections
 from mdp.exchanges._ws import Payload, WsClient, connect
 from mdp.exchanges.okx import _metrics as m
 from mdp.exchanges.okx._book import BookSync
@@ -167,8 +166,8 @@ class StreamGroup:
         self.lock = trio.StrictFIFOLock()
         self.acked_at: dict[str, float] = {}
         self.health: dict[str, SourceState] = {}
+        self.connections = 0  # opened and subscribed, rollovers included
         self.backoff = ReconnectBackoff(initial_s=args.backoff_initial_s, max_s=args.backoff_max_s)
-        self.connections = 0
         self._reported: set[str] = set()
         self._nursery: trio.Nursery | None = None
         self._in_flight: set[int] = set()
@@ -378,32 +377,21 @@ class StreamGroup:
 
     # -- connections ------------------------------------------------------------------------
 
-    async def _open(self, nursery: trio.Nursery) -> _Connection:
-        conn = await open_connection(
-            nursery,
-            lambda: _Connection(self),
-            backoff=self.backoff,
-            url=self.url,
-            totals=m.totals,
-            log=log,
-        )
-        self.connections += 1
-        return conn
-
     def _lost(self) -> None:
         """The connection is gone: books start over from the next snapshot."""
         for book in self.state.books.values():
             book.reset()
 
+    def _opened(self) -> None:
+        self.connections += 1
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            current = await self._open(nursery)
-            nursery.start_soon(self._liveness)
-            task_status.started()
-            await keep_connected(
-                current,
-                partial(self._open, nursery),
+            nursery.start_soon(self._liveness)  # nothing to watch until a subscription
+            await serve_connections(
+                nursery,
+                lambda: _Connection(self),
                 exchange="okx",
                 market=self.market,
                 backoff=self.backoff,
@@ -411,5 +399,7 @@ class StreamGroup:
                 url=self.url,
                 totals=m.totals,
                 log=log,
+                on_open=self._opened,
                 on_lost=self._lost,
+                task_status=task_status,
             )
