@@ -264,26 +264,25 @@ def pg_trades(dsn: str) -> dict[Key, list[Row]]:
     return by_key(rows)
 
 
-def pg_counts(dsn: str) -> dict[Key, int]:
+def _pg_per_key(dsn: str, aggregate: str) -> dict[Key, int]:
+    """``aggregate`` (an SQL expression over ``trades``) per exchange, market and symbol;
+    empty while the table is not migrated yet or the server is restarting."""
     try:
         with psycopg.connect(dsn, connect_timeout=5) as conn:
             rows = conn.execute(
-                "SELECT exchange, market, symbol, count(*) FROM trades GROUP BY 1, 2, 3"
-            ).fetchall()
-    except psycopg.Error:
-        return {}  # not migrated yet, or the server is restarting
-    return {(e, m, _NATIVE[e, m, s]): int(n) for e, m, s, n in rows if (e, m, s) in _NATIVE}
-
-
-def pg_max_ids(dsn: str) -> dict[Key, int]:
-    try:
-        with psycopg.connect(dsn, connect_timeout=5) as conn:
-            rows = conn.execute(
-                "SELECT exchange, market, symbol, max(trade_id) FROM trades GROUP BY 1, 2, 3"
+                f"SELECT exchange, market, symbol, {aggregate} FROM trades GROUP BY 1, 2, 3"
             ).fetchall()
     except psycopg.Error:
         return {}
     return {(e, m, _NATIVE[e, m, s]): int(n) for e, m, s, n in rows if (e, m, s) in _NATIVE}
+
+
+def pg_counts(dsn: str) -> dict[Key, int]:
+    return _pg_per_key(dsn, "count(*)")
+
+
+def pg_max_ids(dsn: str) -> dict[Key, int]:
+    return _pg_per_key(dsn, "max(trade_id)")
 
 
 def pg_book_ids(dsn: str) -> dict[Key, int]:
