@@ -128,6 +128,15 @@ class Hub:
 
     # -- the tick loop --------------------------------------------------------------------
 
+    def _clock_lag(self) -> float:
+        """Seconds the wall clock is past the simulated clock's origin as the market starts
+        (the markets were built first): the first ticks catch up on them, so that a frame's
+        event time is the wall time it was made at, give or take a tick, as on an exchange.
+        A configured origin is a replay of another time and is left where it is."""
+        if self.config.start_ms is not None:
+            return 0.0
+        return max(0.0, time.time() - self.start_ms / 1000)
+
     @staticmethod
     def _all_market(symbols: Iterable[SymbolMarket], batch: list[Frame]) -> None:
         """``!markPrice@arr``: one frame per second with every symbol's update (the
@@ -157,8 +166,8 @@ class Hub:
         """
         rate, tick = self.config.rate, self.config.tick_s
         cap = max(1, min(_MAX_STEPS_PER_TICK, math.ceil(rate * tick * 4)))
-        self._t0 = trio.current_time()
-        next_tick = self._t0
+        self._t0 = trio.current_time() - self._clock_lag()
+        next_tick = trio.current_time()
         steps = 0
         while True:
             next_tick += tick

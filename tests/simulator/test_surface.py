@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
 import httpx
 import trio
@@ -114,3 +115,30 @@ async def test_cancelling_serve_closes_every_connection_cleanly() -> None:
     assert close is not None
     assert close.code == 1001
     assert sim.stats()["connections"] == {"spot": [], "futures": []}
+
+
+async def test_event_times_are_the_wall_clock_even_when_the_markets_were_slow_to_build() -> None:
+    """The simulated clock starts at the wall time the markets were built; a market that
+    starts running later catches up, so event times are not late by the start-up time
+    (latency figures measured against them depend on it)."""
+    from mdp.simulator import SimulatorConfig
+    from mdp.simulator._hub import Hub
+    from mdp.simulator._instruments import Market
+    from mdp.simulator.okx._config import OkxSimulatorConfig
+    from mdp.simulator.okx._hub import OkxHub
+
+    binance = Hub(SimulatorConfig(symbols=["BTCUSDT"], rate=400))
+    okx = OkxHub(OkxSimulatorConfig(symbols=["BTC-USDT"], rate=400))
+    await trio.sleep(0.3)  # the start-up time the first ticks make up for
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(binance.run_market)
+        nursery.start_soon(okx.run_market)
+        await trio.sleep(0.5)
+        wall_ms = time.time() * 1000
+        clocks = {
+            "binance": binance.now_ms(Market.SPOT),
+            "okx": okx.now_ms(),
+        }
+        nursery.cancel_scope.cancel()
+    for name, clock in clocks.items():
+        assert abs(wall_ms - clock) < 100, (name, wall_ms - clock)

@@ -156,13 +156,20 @@ class OkxHub:
                 arg = {"channel": "liquidation-orders", "instType": "SWAP"}
                 batch.append((LIQUIDATIONS, orjson.dumps({"arg": arg, "data": rows})))
 
+    def _clock_lag(self) -> float:
+        """As the Binance hub's: the first ticks catch up on the time the markets took to
+        build, so that event times are the wall time a frame was made at."""
+        if self.config.start_ms is not None:
+            return 0.0
+        return max(0.0, time.time() - self.start_ms / 1000)
+
     async def run_market(self) -> None:
         """Advance the markets with the wall clock, one batch a tick (as the Binance hub:
         a late tick catches up by at most 4 ticks' worth of steps)."""
         rate, tick = self.config.rate, self.config.tick_s
         cap = max(1, min(_MAX_STEPS_PER_TICK, math.ceil(rate * tick * 4)))
-        t0 = trio.current_time()
-        next_tick = t0
+        next_tick = trio.current_time()
+        t0 = next_tick - self._clock_lag()
         steps = 0
         while True:
             next_tick += tick
