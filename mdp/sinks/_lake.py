@@ -59,13 +59,46 @@ def _locked(directory: Path, mode: int) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+# Written dictionary-encoded (as Categorical): the short repeated strings, and the two
+# text columns that are nearly always "" — polars writes a plain column of empty strings
+# ~6x slower than one of short strings, and these two were a quarter of a trade file's write
+# (docs/benchmarks.md, "Storage sinks"). The values in the file are the same strings; read
+# back, they are Strings again (:func:`_from_file`).
+_DICTIONARY = frozenset(
+    {c.name for t in TABLES.values() for c in t.columns if c.type == "lc"}
+    | {"quality_reasons", "extra"}
+)
+
+
+def _for_file(frame: pl.DataFrame) -> pl.DataFrame:
+    cast = [
+        pl.col(name).cast(pl.Categorical)
+        for name, dtype in frame.schema.items()
+        if name in _DICTIONARY and dtype == pl.String
+    ]
+    return frame.with_columns(cast) if cast else frame
+
+
+def _from_file(frame: pl.DataFrame) -> pl.DataFrame:
+    """A lake file's frame with its dictionary-encoded columns as Strings (files written
+    before they were encoded so are Strings already)."""
+    cast = [
+        pl.col(name).cast(pl.String)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Categorical)
+    ]
+    return frame.with_columns(cast) if cast else frame
+
+
 def _write_atomically(frame: pl.DataFrame, final: Path, *, fsync: bool, level: int = 1) -> None:
     """zstd level 1 for the batch files: faster than the default level 3 and, on market
     data, no bigger (docs/benchmarks.md); compaction rewrites at level 3."""
     temp = final.with_name(f".{final.name}.tmp")
     try:
         with temp.open("wb") as f:
-            frame.write_parquet(f, compression="zstd", compression_level=level, statistics=True)
+            _for_file(frame).write_parquet(
+                f, compression="zstd", compression_level=level, statistics=True
+            )
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())
@@ -195,7 +228,7 @@ class ParquetLake:
             if len(files) < max(needed, 2):
                 return 0
             table = TABLES[kind]
-            merged = _dedup(table, pl.concat([pl.read_parquet(f) for f in files]))
+            merged = _dedup(table, pl.concat([_from_file(pl.read_parquet(f)) for f in files]))
             final = directory / f"compact-{time.time_ns()}-{uuid.uuid4().hex[:12]}.parquet"
             temp = final.with_name(f".{final.name}.tmp")
             _write_atomically(merged, temp, fsync=self.fsync, level=3)  # complete, still hidden
@@ -241,7 +274,7 @@ class ParquetLake:
             for directory in self.partitions(kind, exchange=exchange, market=market, symbol=symbol):
                 with _locked(directory, fcntl.LOCK_SH):
                     opened += [f.open("rb") for f in sorted(directory.glob("*.parquet"))]
-            frames = [pl.read_parquet(f) for f in opened]
+            frames = [_from_file(pl.read_parquet(f)) for f in opened]
         finally:
             for f in opened:
                 f.close()

@@ -128,3 +128,33 @@ def test_a_file_being_written_is_invisible_to_readers(tmp_path: Path) -> None:
     (directory / ".part-1-abc.parquet.tmp").write_bytes(b"PAR1 half a file")  # a writer mid-way
     assert lake.read(Kind.TRADE, dedup=False).height == 100
     assert lake.compact(Kind.TRADE, directory, min_files=1) == 0  # one complete file: nothing
+
+
+def test_text_columns_are_dictionary_encoded_in_files_and_strings_when_read(
+    tmp_path: Path,
+) -> None:
+    """The short repeated strings and the nearly-always-empty text columns are written as
+    dictionaries (cheaper to write); readers get Strings, also from files written before,
+    and compaction merges the two kinds of file."""
+    import pyarrow.parquet as pq
+
+    lake = ParquetLake(tmp_path, fsync=False, compact_every_s=3600)
+    lake.write_sync(trades(0, 100))
+    (directory,) = lake.partitions(Kind.TRADE)
+    (new_file,) = directory.glob("*.parquet")
+    schema = pq.read_schema(new_file)
+    for name in ("exchange", "symbol", "side", "quality_reasons", "extra"):
+        assert str(schema.field(name).type).startswith("dictionary<values=string"), name
+    assert pq.read_table(new_file)["extra"].to_pylist() == [""] * 100
+    # A file as an earlier version wrote it: plain String columns.
+    old = pl.read_parquet(new_file).with_columns(
+        pl.col(pl.Categorical).cast(pl.String), pl.col("trade_id") + 100
+    )
+    old.write_parquet(directory / "part-1-old.parquet")
+    read = lake.read(Kind.TRADE)
+    assert read.height == 200
+    assert read.schema["side"] == pl.String
+    assert read.schema["extra"] == pl.String
+    assert set(read["exchange"].to_list()) == {"binance"}
+    assert lake.compact(Kind.TRADE, directory, min_files=2) == 2
+    assert lake.read(Kind.TRADE).sort("trade_id").equals(read.sort("trade_id"))
