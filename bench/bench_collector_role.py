@@ -4,6 +4,7 @@ simulator in another process and the real broker.
 
     python bench/bench_collector_role.py --throughput [--trades 300000] [--runs 3]
     python bench/bench_collector_role.py --latency [--rate 10000] [--seconds 20] [--runs 3]
+        [--pin-broker]
 
 The role runs in this process (pinned to CPU 1; the simulator to CPU 0 unless
 ``MDP_BENCH_NO_PIN=1``), so its figures can be read from the tree itself:
@@ -17,11 +18,16 @@ figures are Binance's.
   first acknowledgement to the last, and per wall second.
 * ``--latency``: the live simulator at about ``--rate`` frames per second over all the
   role's connections (spot trade/depth/bookTicker, USD-M aggTrade/markPrice/forceOrder and
-  depth/bookTicker, two symbols), with a 1 ms market tick; for each acknowledged batch of
-  the producer, the time from its oldest record's exchange event time (the simulator's
-  ``E``, whole milliseconds) and from its receive time to the broker's acknowledgement of
-  the whole batch — an upper bound for every record in it. The first 2 s are not counted
-  (topic metadata, the group's first snapshot).
+  depth/bookTicker, two symbols), with a 1 ms market tick. *Per record*: the time from its
+  exchange event time (the simulator's ``E``, whole milliseconds) and from its receive time
+  to the broker's acknowledgement of the Kafka message that carries it. *Per batch*: for
+  each batch the producer took, from its oldest record to the acknowledgement of the
+  batch's last message — an upper bound for every record in it. The first 2 s are not
+  counted (topic metadata, the group's first snapshot).
+
+``--pin-broker`` moves the test broker (``scripts/services``' Kafka) to CPU 0 with the
+simulator for the run, so that the role's CPU is its own: on two cores the three otherwise
+take turns on both, and a record waits for a CPU as often as for the broker.
 
 Needs a broker: ``scripts/services start kafka`` and ``$MDP_KAFKA_BOOTSTRAP``.
 """
@@ -29,6 +35,7 @@ Needs a broker: ``scripts/services start kafka`` and ``$MDP_KAFKA_BOOTSTRAP``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -36,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 
 import trio
@@ -50,6 +58,22 @@ def _pin() -> bool:
     if os.environ.get("MDP_BENCH_NO_PIN"):
         return False
     return hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
+
+
+def _broker_threads() -> list[int]:
+    """The test broker's threads (``scripts/services``' pid file), for ``--pin-broker``."""
+    pid_file = Path(os.environ.get("MDP_SERVICES_DIR", "/var/tmp/mdp-services")) / "kafka/kafka.pid"
+    try:
+        pid = int(pid_file.read_text())
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except (OSError, ValueError):
+        sys.exit(f"--pin-broker: no running broker found from {pid_file}")
+
+
+def _pin_broker(cpus: set[int]) -> None:
+    for thread in _broker_threads():
+        with contextlib.suppress(ProcessLookupError):  # a thread that just ended
+            os.sched_setaffinity(thread, cpus)
 
 
 def _free_pair() -> int:
@@ -174,21 +198,26 @@ async def _latency_run(home: Path, rate: int, seconds: float) -> dict[str, float
             stats = _producer_stats(root)
             await trio.sleep(2.0)
             stats.latencies.clear()
+            stats.record_latencies = deque(maxlen=5_000_000)
             frames0 = _frames(port)
             await trio.sleep(seconds)
             frames = (_frames(port) - frames0) / seconds
-            samples = list(stats.latencies)
-            event = sorted(e / 1e6 for e, _ in samples if e is not None)
-            recv = sorted(r / 1e6 for _, r in samples)
-            q = statistics.quantiles
-            return {
+            per_batch = list(stats.latencies)
+            per_record = list(stats.record_latencies)
+            stats.record_latencies = None
+            result: dict[str, float] = {
                 "frames_per_s": frames,
-                "batches": len(samples),
-                "event_p50": q(event, n=100)[49],
-                "event_p99": q(event, n=100)[98],
-                "recv_p50": q(recv, n=100)[49],
-                "recv_p99": q(recv, n=100)[98],
+                "batches": len(per_batch),
+                "records": len(per_record),
             }
+            for name, samples in (("", per_record), ("batch_", per_batch)):
+                event = [e / 1e6 for e, _ in samples if e is not None]
+                recv = [r / 1e6 for _, r in samples]
+                for what, values in (("event", event), ("recv", recv)):
+                    cuts = statistics.quantiles(values, n=100)
+                    result[f"{name}{what}_p50"] = cuts[49]
+                    result[f"{name}{what}_p99"] = cuts[98]
+            return result
 
         result = await _run_role(home, measure)
         assert isinstance(result, dict)
@@ -218,11 +247,29 @@ def main() -> None:
     parser.add_argument(
         "--profile", help="throughput: cProfile each run into PROFILE.<run> (slows it down)"
     )
+    parser.add_argument(
+        "--pin-broker",
+        action="store_true",
+        help="pin the test broker to CPU 0 beside the simulator while this runs, so that "
+        "the role has CPU 1 to itself (restored to every CPU afterwards)",
+    )
     args = parser.parse_args()
     if "MDP_KAFKA_BOOTSTRAP" not in os.environ:
         sys.exit("set MDP_KAFKA_BOOTSTRAP (scripts/services start kafka; . its env.sh)")
     if _pin():
         os.sched_setaffinity(0, {1})
+    if args.pin_broker:
+        if not _pin():
+            sys.exit("--pin-broker pins the role too: unset MDP_BENCH_NO_PIN")
+        _pin_broker({0})
+    try:
+        _run(args)
+    finally:
+        if args.pin_broker:
+            _pin_broker(set(range(os.cpu_count() or 1)))
+
+
+def _run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="mdp-bench-role-") as tmp:
         home = Path(tmp)
         (home / "etc").symlink_to(REPO / "etc")
@@ -266,12 +313,17 @@ def main() -> None:
                 r = trio.run(_latency_run, home, args.rate, args.seconds)
                 rows.append(r)
                 print(
-                    f"run {run + 1}: {r['frames_per_s']:,.0f} frames/s, {r['batches']} batches; "
-                    f"event→ack p50 {r['event_p50']:.2f} ms p99 {r['event_p99']:.2f} ms; "
-                    f"receive→ack p50 {r['recv_p50']:.2f} ms p99 {r['recv_p99']:.2f} ms"
+                    f"run {run + 1}: {r['frames_per_s']:,.0f} frames/s, {r['records']:,.0f} "
+                    f"records in {r['batches']:,.0f} batches; per record: "
+                    f"event→ack p50 {r['event_p50']:.2f} ms p99 {r['event_p99']:.2f} ms, "
+                    f"receive→ack p50 {r['recv_p50']:.2f} ms p99 {r['recv_p99']:.2f} ms; "
+                    f"per batch (oldest record → last ack): event→ack p50 "
+                    f"{r['batch_event_p50']:.2f} p99 {r['batch_event_p99']:.2f} ms"
                 )
             for key in ("event_p50", "event_p99", "recv_p50", "recv_p99"):
-                print(f"median {key}: {statistics.median(r[key] for r in rows):.2f} ms")
+                for prefix, label in (("", "per record"), ("batch_", "per batch")):
+                    value = statistics.median(r[prefix + key] for r in rows)
+                    print(f"median {key} ({label}): {value:.2f} ms")
 
 
 if __name__ == "__main__":

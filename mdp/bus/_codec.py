@@ -65,6 +65,9 @@ class OutMessage:
     value: bytes
     count: int
     instrument: Instrument
+    # The records it was encoded from (the slice of the batch, which the publication holds
+    # until it is acknowledged anyway): per-record latencies are taken from them.
+    records: Sequence[Record] = ()
 
 
 def group_by_topic(records: Sequence[Record]) -> dict[str, list[Record]]:
@@ -101,7 +104,9 @@ def to_messages(records: Sequence[Record], records_per_message: int) -> list[Out
         key = instrument.symbol.encode()
         for start in range(0, len(group), records_per_message):
             chunk = group[start : start + records_per_message]
-            out.append(OutMessage(topic, key, encode_batch(chunk), len(chunk), instrument))
+            out.append(
+                OutMessage(topic, key, encode_batch(chunk), len(chunk), instrument, chunk)
+            )
     return out
 
 

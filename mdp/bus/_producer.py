@@ -195,6 +195,8 @@ class KafkaProducer:
             stats.messages += 1
             stats.records += message.count
             stats.bytes += len(message.value)
+            if stats.record_latencies is not None:
+                stats.note_message_acked(message.records, time.time_ns())
             if message.instrument in self._degraded:
                 self._degraded.discard(message.instrument)
                 self._status(message.instrument, SourceState.LIVE, "delivering again")

@@ -4,6 +4,7 @@ restarts and /metrics reads them at scrape time."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 import attrs
 
@@ -28,6 +29,21 @@ class ProducerStats:
     # time → ack) in ns, the first None when the exchange gave no time. The ack is the
     # batch's last delivery report, so this bounds every record of the batch from above.
     latencies: deque[tuple[int | None, int]] = attrs.Factory(lambda: deque(maxlen=_LATENCIES_KEPT))
+
+    # Per record, when a deque is set here (off by default: it costs ~0.2 µs a record):
+    # (exchange event time → the broker's acknowledgement of the record's own message,
+    # receive time → the same) in ns, the first None when the exchange gave no time.
+    record_latencies: deque[tuple[int | None, int]] | None = None
+
+    def note_message_acked(self, records: Sequence[Record], now_ns: int) -> None:
+        samples = self.record_latencies
+        if samples is None:
+            return
+        for record in records:
+            event_ns = record.exchange_time_ns
+            samples.append(
+                (None if event_ns is None else now_ns - event_ns, now_ns - record.receive_time_ns)
+            )
 
     def note_acked(self, oldest: Record, now_ns: int) -> None:
         event_ns = oldest.exchange_time_ns
