@@ -199,9 +199,9 @@ async def _latency_run(home: Path, rate: int, seconds: float) -> dict[str, float
             await trio.sleep(2.0)
             stats.latencies.clear()
             stats.record_latencies = deque(maxlen=5_000_000)
-            frames0 = _frames(port)
+            frames0 = await trio.to_thread.run_sync(_frames, port)  # not on the role's loop
             await trio.sleep(seconds)
-            frames = (_frames(port) - frames0) / seconds
+            frames = (await trio.to_thread.run_sync(_frames, port) - frames0) / seconds
             per_batch = list(stats.latencies)
             per_record = list(stats.record_latencies)
             stats.record_latencies = None
