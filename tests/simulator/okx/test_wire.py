@@ -207,3 +207,26 @@ async def test_rest_endpoints(nursery: trio.Nursery) -> None:
         assert int(older[0]["tradeId"]) == ids[-1] - int(page[-1]["count"])  # contiguous
         bad = await http.get("/api/v5/market/books", params={"instId": "NOPE"})
         assert bad.json()["code"] == "51001"
+
+
+async def test_truth_trades_from_an_id_is_the_rest_of_the_tape(nursery: trio.Nursery) -> None:
+    """``/_sim/truth/trades?fromId=`` gives what a reader polling the truth has not seen:
+    every trade message from that id on, exactly the tail of the whole tape."""
+    sim, a = await _start(nursery)
+    async with httpx.AsyncClient(base_url=a.rest) as http:
+        with trio.fail_after(5):
+            while len(sim.trades("BTC-USDT")) < 20:  # noqa: ASYNC110 (a count, not an event)
+                await trio.sleep(0.05)
+        sim.hub.paused = True  # the tape holds still between the two reads
+        await trio.sleep(0.05)
+        everything = (await http.get("/_sim/truth/trades", params={"instId": "BTC-USDT"})).json()
+        middle = everything[len(everything) // 2]["trade_id"]
+        tail = await http.get(
+            "/_sim/truth/trades", params={"instId": "BTC-USDT", "fromId": str(middle)}
+        )
+        assert tail.json() == [t for t in everything if t["trade_id"] >= middle]
+        past = everything[-1]["trade_id"] + 1
+        none = await http.get("/_sim/truth/trades", params={"instId": "BTC-USDT", "fromId": past})
+        assert none.json() == []
+        bad = await http.get("/_sim/truth/trades", params={"instId": "BTC-USDT", "fromId": "x"})
+        assert bad.status_code == 400
