@@ -164,6 +164,36 @@ async def _print_twins(dsn: str, sims: list[Sim]) -> None:
         print(f"twin {exchange} {market} {symbol} {trade_id}: stored {row}; simulator {truth}")
 
 
+def _print_missing(dsn: str, truth: Truth) -> None:
+    """When a test fails: the ranges of trade ids PostgreSQL lacks, and the Gap events it
+    stored for those tapes."""
+    stored = pg_trades(dsn)
+    for key, rows in truth.rows.items():
+        have = {r[0] for r in stored.get(key, [])}
+        missing = sorted(r[0] for r in rows if r[0] not in have)
+        if not missing:
+            continue
+        ranges: list[list[int]] = []
+        for trade_id in missing:
+            if ranges and trade_id == ranges[-1][1] + 1:
+                ranges[-1][1] = trade_id
+            else:
+                ranges.append([trade_id, trade_id])
+        print(
+            f"missing {key}: {len(missing)} ids in {len(ranges)} ranges, first {ranges[:8]};"
+            f" the truth starts at {truth.first.get(key)} and holds {len(rows)} up to"
+            f" {rows[-1][0]}; stored around the first: "
+            f"{sorted(i for i in have if abs(i - missing[0]) < 12)}"
+        )
+        with psycopg.connect(dsn) as conn:
+            gaps = conn.execute(
+                "SELECT stream, first_missing, last_missing, reason FROM gaps"
+                " WHERE exchange = %s AND market = %s AND native_symbol = %s LIMIT 8",
+                key,
+            ).fetchall()
+        print(f"gaps stored for {key}: {gaps}")
+
+
 @pytest.mark.slow
 async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
     tmp_path: Path,
@@ -412,6 +442,7 @@ async def test_collector_and_sink_roles_under_chaos_store_exactly_the_truth(
             want = {key: len(rows) for key, rows in truth.rows.items()}
             print(f"want {want}\npostgres {pg_counts(dsn)}\nlags {lags}")
             await _print_twins(dsn, sims)
+            _print_missing(dsn, truth)
             for ctl in (collector, sink):
                 for cmd in ("tree", "channels", "stats"):
                     print(cmd, await ctl.request(cmd))

@@ -345,7 +345,31 @@ class StreamGroup:
     def _opened(self) -> None:
         self.connections += 1
 
+    async def _anchor_trades(self) -> None:
+        """Before the first subscription, each tracker that has seen no trade yet learns
+        the newest id from REST: the trades after it are this group's to deliver, so those
+        a connection lost before its first frame missed are backfilled rather than skipped
+        (a tracker trusts its first frame only when it has no anchor)."""
+        for tracker in self.state.trackers.values():
+            if tracker.next_id is not None or tracker.floor_id is not None:
+                continue
+            agg = tracker.id_key == "a"
+            if self.args.futures:
+                path, weight = "/fapi/v1/aggTrades", 20
+            elif agg:
+                path, weight = "/api/v3/aggTrades", 4
+            else:
+                path, weight = "/api/v3/historicalTrades", 25
+            params = {"symbol": tracker.inst.native_symbol, "limit": 1}
+            try:
+                rows = await self.rest.get(path, params, weight)
+                if rows:  # none yet: the first frame starts the tape
+                    tracker.floor_id = int(rows[-1]["a" if agg else "id"]) + 1
+            except (ExchangeError, KeyError, TypeError, ValueError) as exc:
+                log.warning("%s: no trade id to anchor at from REST: %r", tracker.stream, exc)
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await self._anchor_trades()
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._liveness)  # nothing to watch until a subscription

@@ -50,6 +50,10 @@ class TradeTracker:
         self._msg = TradeMsg if id_key == "t" else AggTradeMsg
         self._decode = (trade_decoder if id_key == "t" else agg_trade_decoder).decode
         self.next_id: int | None = None
+        # The first id this tracker answers for, from REST before its first subscription
+        # (StreamGroup anchors it): a first frame later than it opens a gap, so trades
+        # missed by a connection lost before its first frame are backfilled, not skipped.
+        self.floor_id: int | None = None
         self.held: list[Trade] | None = None  # not None while a backfill is in flight
         self.gap: tuple[int, int] | None = None
         self.duplicates = 0
@@ -104,9 +108,11 @@ class TradeTracker:
                 self.held = self.held[-_MAX_HELD:]
             return False
         if self.next_id is None:
-            out.append(trade)
-            self.next_id = tid + 1
-            return False
+            if self.floor_id is None or tid <= self.floor_id:
+                out.append(trade)  # the first trade (no anchor, or at the anchor)
+                self.next_id = tid + 1
+                return False
+            self.next_id = self.floor_id  # ids floor_id..tid-1 are missing
         # tid > next_id: ids next_id..tid-1 are missing.
         self.gap = (self.next_id, tid - 1)
         self.gaps += 1

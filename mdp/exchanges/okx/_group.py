@@ -385,7 +385,24 @@ class StreamGroup:
     def _opened(self) -> None:
         self.connections += 1
 
+    async def _anchor_trades(self) -> None:
+        """Before the first subscription, each tracker that has seen no trade yet learns
+        the newest trade id from REST: the trades after it are this group's to deliver, so
+        those a connection lost before its first message missed are backfilled rather than
+        skipped (a tracker trusts its first message only when it has no anchor)."""
+        for tracker in self.state.trackers.values():
+            if tracker.next_id is not None or tracker.floor_id is not None:
+                continue
+            params = {"instId": tracker.inst.native_symbol, "type": "1", "limit": 1}
+            try:
+                page = await self.rest.get("/api/v5/market/history-trades", params)
+                if page:  # none yet: the first message starts the tape
+                    tracker.floor_id = int(page[0]["tradeId"]) + 1
+            except (ExchangeError, KeyError, TypeError, ValueError) as exc:
+                log.warning("%s: no trade id to anchor at from REST: %r", tracker.stream, exc)
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await self._anchor_trades()
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._liveness)  # nothing to watch until a subscription

@@ -50,6 +50,11 @@ class TradeTracker:
         self.stream = stream
         self.opened = gaps
         self.next_id: int | None = None
+        # The first raw id this tracker answers for, from REST before its first
+        # subscription (StreamGroup anchors it): a first message that starts later opens a
+        # gap, so trades missed by a connection lost before its first message are
+        # backfilled, not skipped.
+        self.floor_id: int | None = None
         self.held: list[_Held] | None = None  # not None while a backfill is in flight
         # The held trades' ids: a duplicate (a resent frame, a rollover's overlap) is found
         # in constant time. Scanning the list instead made every message cost as much as
@@ -107,6 +112,8 @@ class TradeTracker:
                     ids.discard(h.trade.trade_id)
                 del held[:-_MAX_HELD]
             return False
+        if self.next_id is None and self.floor_id is not None and first > self.floor_id:
+            self.next_id = self.floor_id  # raw ids floor_id..first-1 are missing
         if self.next_id is None or first <= self.next_id:
             out.append(trade)  # the first message, or one overlapping the last (trust it)
             self.next_id = trade.trade_id + 1

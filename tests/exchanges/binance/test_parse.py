@@ -229,3 +229,22 @@ async def test_instruments_fall_back_to_the_symbols_file() -> None:
     assert inst.symbol == "BTC/USDT"
     assert inst.tick == Decimal("0.01")
     assert REGISTRY.get(InstrumentKey("binance", MarketType.SPOT, "BTCUSDT")) is inst
+
+
+def test_an_anchored_tracker_does_not_trust_a_later_first_frame() -> None:
+    """With the REST anchor (the newest id before the first subscription + 1), a first
+    frame past it opens a gap back to the anchor: a connection lost before its first frame
+    must not skip the trades it missed. A first frame at or before it is trusted."""
+    late = TradeTracker(INST, "x@trade", "t")
+    late.floor_id = 10
+    out: list[Record] = []
+    late.on_payload(_payload(14), 0, out)
+    assert out == []
+    assert late.gap == (10, 13)
+    assert late.opened == [late]
+    on_time = TradeTracker(INST, "x@trade", "t")
+    on_time.floor_id = 10
+    for tid in (9, 10, 11):  # 9: made before the anchor was read, arriving after it
+        on_time.on_payload(_payload(tid), 0, out)
+    assert [t.trade_id for t in out if isinstance(t, Trade)] == [9, 10, 11]
+    assert on_time.gap is None

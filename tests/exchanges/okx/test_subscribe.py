@@ -124,3 +124,22 @@ def test_a_long_backfill_drops_duplicates_of_held_trades_and_keeps_each_once() -
     last: list[Record] = []
     assert not tracker.backfilled([], 0, last)
     assert [r.trade_id for r in last if isinstance(r, Trade)] == [30_000]
+
+
+def test_an_anchored_tracker_does_not_trust_a_later_first_message() -> None:
+    """The first raw id after the REST anchor is the tracker's to deliver: a first message
+    that starts past it opens a gap back to it (a connection lost before its first
+    message); one that starts at or before it is trusted."""
+    gaps: list[TradeTracker] = []
+    late = TradeTracker(INST, Sizes(None), "trades:BTC-USDT", gaps)
+    late.floor_id = 100
+    out: list[Record] = []
+    late.on_payload(_push((105, 2)), "", 0, out)  # covers 104–105: 100–103 are missing
+    assert out == []
+    assert late.gap == (100, 103)
+    assert gaps == [late]
+    on_time = TradeTracker(INST, Sizes(None), "trades:BTC-USDT", [])
+    on_time.floor_id = 100
+    on_time.on_payload(_push((101, 2), (102, 1)), "", 0, out)  # covers 100–101, then 102
+    assert [r.trade_id for r in out if isinstance(r, Trade)] == [101, 102]
+    assert on_time.gap is None
