@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 
 import trio
@@ -74,6 +75,23 @@ def _pin_broker(cpus: set[int]) -> None:
     for thread in _broker_threads():
         with contextlib.suppress(ProcessLookupError):  # a thread that just ended
             os.sched_setaffinity(thread, cpus)
+
+
+@contextlib.contextmanager
+def pinned(pin_broker: bool) -> Iterator[None]:
+    """This process on CPU 1 (unless ``MDP_BENCH_NO_PIN``), and with ``pin_broker`` the
+    test broker on CPU 0 beside the simulator until the block ends."""
+    if _pin():
+        os.sched_setaffinity(0, {1})
+    if pin_broker:
+        if not _pin():
+            sys.exit("--pin-broker pins this process too: unset MDP_BENCH_NO_PIN")
+        _pin_broker({0})
+    try:
+        yield
+    finally:
+        if pin_broker:
+            _pin_broker(set(range(os.cpu_count() or 1)))
 
 
 def _free_pair() -> int:
@@ -256,17 +274,8 @@ def main() -> None:
     args = parser.parse_args()
     if "MDP_KAFKA_BOOTSTRAP" not in os.environ:
         sys.exit("set MDP_KAFKA_BOOTSTRAP (scripts/services start kafka; . its env.sh)")
-    if _pin():
-        os.sched_setaffinity(0, {1})
-    if args.pin_broker:
-        if not _pin():
-            sys.exit("--pin-broker pins the role too: unset MDP_BENCH_NO_PIN")
-        _pin_broker({0})
-    try:
+    with pinned(args.pin_broker):
         _run(args)
-    finally:
-        if args.pin_broker:
-            _pin_broker(set(range(os.cpu_count() or 1)))
 
 
 def _run(args: argparse.Namespace) -> None:

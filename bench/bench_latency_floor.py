@@ -38,7 +38,7 @@ from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_collector_role import SYMBOLS, _free_pair, _pin, _pin_broker, _simulator
+from bench_collector_role import SYMBOLS, _free_pair, _simulator, pinned
 
 _RECORD_BYTES = 60  # about what an encoded trade or bbo takes in a message
 _TICK_S = 0.001  # the simulator's tick in the latency runs: records come a tick at a time
@@ -164,12 +164,8 @@ def main() -> None:
     args = parser.parse_args()
     if "MDP_KAFKA_BOOTSTRAP" not in os.environ:
         sys.exit("set MDP_KAFKA_BOOTSTRAP (scripts/services start kafka; . its env.sh)")
-    if _pin():
-        os.sched_setaffinity(0, {1})
-    if args.pin_broker:
-        _pin_broker({0})
     print(f"load average {os.getloadavg()[0]:.1f} at {time.strftime('%H:%M UTC', time.gmtime())}")
-    try:
+    with pinned(args.pin_broker):
         sim, broker = [], []
         for run in range(args.runs):
             sim.append(simulator_lateness(args.rate, args.seconds))
@@ -183,9 +179,6 @@ def main() -> None:
             p50 = statistics.median(r[0] for r in rows)
             p99 = statistics.median(r[1] for r in rows)
             print(f"median {name}: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
-    finally:
-        if args.pin_broker:
-            _pin_broker(set(range(os.cpu_count() or 1)))
 
 
 if __name__ == "__main__":

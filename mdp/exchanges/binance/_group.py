@@ -227,16 +227,18 @@ class StreamGroup:
             m.totals["gaps"] += 1
             m.GAPS.labels("binance", self.market, "trade").inc()
 
+    def _trades_endpoint(self, tracker: TradeTracker) -> tuple[str, int, str]:
+        """Where REST has a tracker's trades: path, request weight, and the id's key."""
+        if self.args.futures:
+            return "/fapi/v1/aggTrades", 20, "a"
+        if tracker.id_key == "a":
+            return "/api/v3/aggTrades", 4, "a"
+        return "/api/v3/historicalTrades", 25, "id"
+
     async def _fetch_trades(self, tracker: TradeTracker, lo: int, hi: int) -> list[Trade]:
         """What REST has of ids ``lo..hi`` (whatever it cannot give shows as holes)."""
         agg = tracker.id_key == "a"
-        if self.args.futures:
-            path, weight = "/fapi/v1/aggTrades", 20
-        elif agg:
-            path, weight = "/api/v3/aggTrades", 4
-        else:
-            path, weight = "/api/v3/historicalTrades", 25
-        key = "a" if agg else "id"
+        path, weight, key = self._trades_endpoint(tracker)
         trades: list[Trade] = []
         next_id = lo
         while next_id <= hi:
@@ -353,18 +355,12 @@ class StreamGroup:
         for tracker in self.state.trackers.values():
             if tracker.next_id is not None or tracker.floor_id is not None:
                 continue
-            agg = tracker.id_key == "a"
-            if self.args.futures:
-                path, weight = "/fapi/v1/aggTrades", 20
-            elif agg:
-                path, weight = "/api/v3/aggTrades", 4
-            else:
-                path, weight = "/api/v3/historicalTrades", 25
+            path, weight, key = self._trades_endpoint(tracker)
             params = {"symbol": tracker.inst.native_symbol, "limit": 1}
             try:
                 rows = await self.rest.get(path, params, weight)
                 if rows:  # none yet: the first frame starts the tape
-                    tracker.floor_id = int(rows[-1]["a" if agg else "id"]) + 1
+                    tracker.floor_id = int(rows[-1][key]) + 1
             except (ExchangeError, KeyError, TypeError, ValueError) as exc:
                 log.warning("%s: no trade id to anchor at from REST: %r", tracker.stream, exc)
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import trio
 from prometheus_client import REGISTRY
 
-from mdp.model import QualityLevel, Reason, SourceState
+from mdp.model import QualityLevel, SourceState
 from mdp.simulator import Fault, FaultKind, Simulator
+from tests.exchanges._counts import backfilled_after_start
 from tests.exchanges.binance._harness import Harness, group_spec, sim_config, start
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -31,19 +32,7 @@ async def _check(h: Harness) -> None:
 
 
 def _backfilled(h: Harness) -> int:
-    """Trades backfilled after each stream's first live one: those before it are the start
-    (what was made between the REST anchor and the first frame), not a fault's."""
-    count = 0
-    for trades in h.collected.trades.values():
-        live = [t.trade_id for t in trades if Reason.BACKFILLED.value not in t.quality.reasons]
-        first_live = min(live, default=None)
-        count += sum(
-            1
-            for t in trades
-            if Reason.BACKFILLED.value in t.quality.reasons
-            and (first_live is None or t.trade_id > first_live)
-        )
-    return count
+    return backfilled_after_start(h.collected.trades)
 
 
 async def test_disconnect_abrupt_and_polite(nursery: trio.Nursery) -> None:
