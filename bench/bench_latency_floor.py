@@ -2,7 +2,7 @@
 of "exchange event → Kafka acknowledgement" that are not mdp's code.
 
     python bench/bench_latency_floor.py [--rate 10000] [--topics 8] [--seconds 10]
-        [--runs 3] [--pin-broker]
+        [--runs 3] [--pin-broker] [--forwarder]
 
 * *simulator*: ``mdp simulate`` as ``bench_collector_role.py --latency`` runs it (same
   rate, 1 ms tick, pinned to CPU 0), read by a minimal client (websockets' sync client,
@@ -16,25 +16,36 @@ of "exchange event → Kafka acknowledgement" that are not mdp's code.
   before it takes again, as ``bus.producer`` does with one batch in flight. Per record:
   arrival → the acknowledgement of its own message.
 
-The two add up to roughly the best that exchange event → ack could be with the simulator,
-the broker and the role sharing this machine's two cores.
+* *forwarder*: the two together with the least work a collector can do in Python: the
+  role's Binance connections (spot trade/depth/bookTicker, USD-M aggTrade/markPrice/
+  forceOrder/depth/bookTicker, the same symbols and rate as ``bench_collector_role.py
+  --latency``), each read on a thread of its own, and every frame, unparsed but for its
+  stream and ``E``, produced as it is to a topic of its stream (librdkafka, the role's
+  settings, batching whatever queues meanwhile). Per frame: ``E`` → its acknowledgement.
+  No cleaning, no model, no Trio: what exchange event → ack is with an mdp that cost
+  nothing.
+
+The first two add up to roughly the best that exchange event → ack could be with the
+simulator, the broker and the role sharing this machine's two cores; the third measures it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -49,7 +60,9 @@ def _cuts(values: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-def simulator_lateness(rate: int, seconds: float) -> tuple[float, float]:
+@contextlib.contextmanager
+def _live_simulator(rate: int) -> Iterator[int]:
+    """``mdp simulate`` as ``bench_collector_role.py --latency`` runs it; its spot port."""
     with tempfile.TemporaryDirectory(prefix="mdp-bench-floor-") as tmp:
         home = Path(tmp)
         (home / "sim.toml").write_text("tick_s = 0.001\n")
@@ -58,30 +71,37 @@ def simulator_lateness(rate: int, seconds: float) -> tuple[float, float]:
         args = ["--rate", str(steps), "--port", str(port), "--config", str(home / "sim.toml")]
         sim = _simulator(args, home)
         try:
-            streams = "/".join(f"{s.lower()}@{k}" for s in SYMBOLS for k in ("trade", "bookTicker"))
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    ws = connect(f"ws://127.0.0.1:{port}/stream?streams={streams}")
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
-            late: list[float] = []
-            with ws:
-                warm = time.monotonic() + 1.0
-                end = warm + seconds
-                while (now := time.monotonic()) < end:
-                    message = ws.recv()
-                    wall_ms = time.time() * 1000
-                    event_ms = orjson.loads(message)["data"].get("E")  # spot bookTicker: none
-                    if now >= warm and event_ms is not None:
-                        late.append(wall_ms - event_ms)
-            return _cuts(late)
+            yield port
         finally:
             sim.kill()
             sim.wait()
+
+
+def _connect(url: str) -> ClientConnection:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return connect(url, max_size=None)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def simulator_lateness(rate: int, seconds: float) -> tuple[float, float]:
+    with _live_simulator(rate) as port:
+        streams = "/".join(f"{s.lower()}@{k}" for s in SYMBOLS for k in ("trade", "bookTicker"))
+        late: list[float] = []
+        with _connect(f"ws://127.0.0.1:{port}/stream?streams={streams}") as ws:
+            warm = time.monotonic() + 1.0
+            end = warm + seconds
+            while (now := time.monotonic()) < end:
+                message = ws.recv()
+                wall_ms = time.time() * 1000
+                event_ms = orjson.loads(message)["data"].get("E")  # spot bookTicker: none
+                if now >= warm and event_ms is not None:
+                    late.append(wall_ms - event_ms)
+        return _cuts(late)
 
 
 def broker_alone(rate: int, topics: int, seconds: float) -> tuple[float, float]:
@@ -154,6 +174,81 @@ def broker_alone(rate: int, topics: int, seconds: float) -> tuple[float, float]:
     return _cuts(latencies)
 
 
+# The role's Binance connections (supervisors/collector.toml): (port offset, route, streams).
+_ROLE_STREAMS = (
+    (0, "", ("trade", "depth@100ms", "bookTicker")),
+    (1, "/market", ("aggTrade", "markPrice@1s", "forceOrder")),
+    (1, "/public", ("depth@100ms", "bookTicker")),
+)
+
+
+def forwarder(rate: int, seconds: float) -> tuple[float, float]:
+    bootstrap = os.environ["MDP_KAFKA_BOOTSTRAP"]
+    prefix = f"bench.forward.{os.getpid()}"
+    urls, topics = [], []
+    for offset, route, kinds in _ROLE_STREAMS:
+        streams = [f"{s.lower()}@{k}" for s in SYMBOLS for k in kinds]
+        urls.append((offset, f"{route}/stream?streams={'/'.join(streams)}"))
+        topics += [f"{prefix}.{offset}.{n.replace('@', '-')}" for n in streams]
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(n, 1, 1) for n in topics]).values():
+        future.result()
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "compression.type": "lz4",
+            "linger.ms": 0,
+        }
+    )
+    late: list[float] = []
+    stop = threading.Event()
+    warm = [float("inf")]  # the first 2 s are not counted, as in the role's bench
+
+    def poll() -> None:
+        while not stop.is_set():
+            producer.poll(0.05)
+
+    def read(port: int, offset: int, target: str) -> None:
+        def acked(event_ms: int) -> object:
+            def on_delivery(error: object, _message: object) -> None:
+                if error is None and time.monotonic() >= warm[0]:
+                    late.append(time.time() * 1000 - event_ms)
+
+            return on_delivery
+
+        with _connect(f"ws://127.0.0.1:{port + offset}{target}") as ws:
+            while not stop.is_set():
+                try:
+                    message = ws.recv(timeout=0.5)
+                except TimeoutError:
+                    continue
+                frame = orjson.loads(message)
+                event_ms = frame["data"].get("E")
+                topic = f"{prefix}.{offset}.{frame['stream'].replace('@', '-')}"
+                if event_ms is None:  # spot bookTicker has no event time: sent, not timed
+                    producer.produce(topic, message)
+                else:
+                    producer.produce(topic, message, on_delivery=acked(event_ms))
+
+    try:
+        with _live_simulator(rate) as port:
+            threads = [threading.Thread(target=poll)]
+            threads += [threading.Thread(target=read, args=(port, o, t)) for o, t in urls]
+            for thread in threads:
+                thread.start()
+            warm[0] = time.monotonic() + 2.0
+            time.sleep(2.0 + seconds)
+            stop.set()
+            for thread in threads:
+                thread.join()
+    finally:
+        producer.flush(10)
+        for future in admin.delete_topics(topics).values():
+            future.result()
+    return _cuts(late)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=int, default=10_000, help="frames (records) per second")
@@ -161,21 +256,31 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pin-broker", action="store_true", help="the broker on CPU 0")
+    parser.add_argument(
+        "--forwarder", action="store_true", help="also: simulator → Kafka with no mdp code"
+    )
     args = parser.parse_args()
     if "MDP_KAFKA_BOOTSTRAP" not in os.environ:
         sys.exit("set MDP_KAFKA_BOOTSTRAP (scripts/services start kafka; . its env.sh)")
     print(f"load average {os.getloadavg()[0]:.1f} at {time.strftime('%H:%M UTC', time.gmtime())}")
     with pinned(args.pin_broker):
-        sim, broker = [], []
+        sim, broker, forward = [], [], []
         for run in range(args.runs):
             sim.append(simulator_lateness(args.rate, args.seconds))
             broker.append(broker_alone(args.rate, args.topics, args.seconds))
-            print(
+            line = (
                 f"run {run + 1}: simulator wall − E p50 {sim[-1][0]:.2f} p99 {sim[-1][1]:.2f} ms; "
                 f"broker alone, {args.topics} topics, arrival → ack p50 {broker[-1][0]:.2f} "
                 f"p99 {broker[-1][1]:.2f} ms"
             )
-        for name, rows in (("simulator wall − E", sim), ("broker arrival → ack", broker)):
+            if args.forwarder:
+                forward.append(forwarder(args.rate, args.seconds))
+                line += f"; forwarder E → ack p50 {forward[-1][0]:.2f} p99 {forward[-1][1]:.2f} ms"
+            print(line)
+        rows_by_name = [("simulator wall − E", sim), ("broker arrival → ack", broker)]
+        if forward:
+            rows_by_name.append(("forwarder E → ack", forward))
+        for name, rows in rows_by_name:
             p50 = statistics.median(r[0] for r in rows)
             p99 = statistics.median(r[1] for r in rows)
             print(f"median {name}: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
