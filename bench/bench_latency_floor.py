@@ -104,13 +104,9 @@ def simulator_lateness(rate: int, seconds: float) -> tuple[float, float]:
         return _cuts(late)
 
 
-def broker_alone(rate: int, topics: int, seconds: float) -> tuple[float, float]:
-    bootstrap = os.environ["MDP_KAFKA_BOOTSTRAP"]
-    names = [f"bench.floor.{os.getpid()}.{i}" for i in range(topics)]
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(n, 1, 1) for n in names]).values():
-        future.result()
-    producer = Producer(
+def _producer(bootstrap: str) -> Producer:
+    """librdkafka as the role sets it up: idempotent, lz4, linger 0."""
+    return Producer(
         {
             "bootstrap.servers": bootstrap,
             "enable.idempotence": True,
@@ -118,6 +114,15 @@ def broker_alone(rate: int, topics: int, seconds: float) -> tuple[float, float]:
             "linger.ms": 0,
         }
     )
+
+
+def broker_alone(rate: int, topics: int, seconds: float) -> tuple[float, float]:
+    bootstrap = os.environ["MDP_KAFKA_BOOTSTRAP"]
+    names = [f"bench.floor.{os.getpid()}.{i}" for i in range(topics)]
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(n, 1, 1) for n in names]).values():
+        future.result()
+    producer = _producer(bootstrap)
     stop = threading.Event()
 
     def poll() -> None:  # delivery reports on their own thread, as bus.producer serves them
@@ -193,14 +198,7 @@ def forwarder(rate: int, seconds: float) -> tuple[float, float]:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(n, 1, 1) for n in topics]).values():
         future.result()
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "compression.type": "lz4",
-            "linger.ms": 0,
-        }
-    )
+    producer = _producer(bootstrap)
     late: list[float] = []
     stop = threading.Event()
     warm = [float("inf")]  # the first 2 s are not counted, as in the role's bench
