@@ -17,9 +17,9 @@ of "exchange event → Kafka acknowledgement" that are not mdp's code.
   arrival → the acknowledgement of its own message.
 
 * *forwarder*: the two together with the least work a collector can do in Python: the
-  role's Binance connections (spot trade/depth/bookTicker, USD-M aggTrade/markPrice/
-  forceOrder/depth/bookTicker, the same symbols and rate as ``bench_collector_role.py
-  --latency``), each read on a thread of its own, and every frame, unparsed but for its
+  Binance connections of the shipped ``supervisors/collector.toml`` (its stream groups'
+  URLs, at the rate of ``bench_collector_role.py --latency``), each read on a thread of
+  its own, and every frame, unparsed but for its
   stream and ``E``, produced as it is to a topic of its stream (librdkafka, the role's
   settings, batching whatever queues meanwhile). Per frame: ``E`` → its acknowledgement.
   No cleaning, no model, no Trio: what exchange event → ack is with an mdp that cost
@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,7 +50,10 @@ from websockets.sync.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_collector_role import SYMBOLS, _free_pair, _simulator, pinned
+from bench_collector_role import REPO, SYMBOLS, _free_pair, _simulator, pinned
+
+from mdp.exchanges.binance._config import StreamGroupArgs
+from mdp.model import MarketType
 
 _RECORD_BYTES = 60  # about what an encoded trade or bbo takes in a message
 _TICK_S = 0.001  # the simulator's tick in the latency runs: records come a tick at a time
@@ -104,9 +108,16 @@ def simulator_lateness(rate: int, seconds: float) -> tuple[float, float]:
         return _cuts(late)
 
 
-def _producer(bootstrap: str) -> Producer:
-    """librdkafka as the role sets it up: idempotent, lz4, linger 0."""
-    return Producer(
+@contextlib.contextmanager
+def _producing(names: list[str]) -> Iterator[Producer]:
+    """``names`` made as topics of one partition, and librdkafka as the role sets it up
+    (idempotent, lz4, linger 0) with its delivery reports served on a thread of their own,
+    as ``bus.producer`` serves them; the topics are deleted afterwards."""
+    bootstrap = os.environ["MDP_KAFKA_BOOTSTRAP"]
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(n, 1, 1) for n in names]).values():
+        future.result()
+    producer = Producer(
         {
             "bootstrap.servers": bootstrap,
             "enable.idempotence": True,
@@ -114,25 +125,28 @@ def _producer(bootstrap: str) -> Producer:
             "linger.ms": 0,
         }
     )
-
-
-def broker_alone(rate: int, topics: int, seconds: float) -> tuple[float, float]:
-    bootstrap = os.environ["MDP_KAFKA_BOOTSTRAP"]
-    names = [f"bench.floor.{os.getpid()}.{i}" for i in range(topics)]
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(n, 1, 1) for n in names]).values():
-        future.result()
-    producer = _producer(bootstrap)
     stop = threading.Event()
 
-    def poll() -> None:  # delivery reports on their own thread, as bus.producer serves them
+    def poll() -> None:
         while not stop.is_set():
             producer.poll(0.05)
 
     poller = threading.Thread(target=poll)
     poller.start()
-    latencies: list[float] = []
     try:
+        yield producer
+    finally:
+        stop.set()
+        poller.join()
+        producer.flush(10)
+        for future in admin.delete_topics(names).values():
+            future.result()
+
+
+def broker_alone(rate: int, topics: int, seconds: float) -> tuple[float, float]:
+    names = [f"bench.floor.{os.getpid()}.{i}" for i in range(topics)]
+    latencies: list[float] = []
+    with _producing(names) as producer:
         for name in names:  # metadata, outside the timing
             producer.produce(name, b"warm")
         producer.flush(10)
@@ -170,44 +184,37 @@ def broker_alone(rate: int, topics: int, seconds: float) -> tuple[float, float]:
             if now - start >= 1.0:  # the first second is a warm-up
                 for topic, arrivals in per_topic.items():
                     latencies += [(acked[topic] - a) * 1000 for a in arrivals]
-    finally:
-        stop.set()
-        poller.join()
-        producer.flush(10)
-        for future in admin.delete_topics(names).values():
-            future.result()
     return _cuts(latencies)
 
 
-# The role's Binance connections (supervisors/collector.toml): (port offset, route, streams).
-_ROLE_STREAMS = (
-    (0, "", ("trade", "depth@100ms", "bookTicker")),
-    (1, "/market", ("aggTrade", "markPrice@1s", "forceOrder")),
-    (1, "/public", ("depth@100ms", "bookTicker")),
-)
+def _role_groups(port: int) -> list[StreamGroupArgs]:
+    """The Binance stream groups of the shipped supervisors/collector.toml, pointed at the
+    simulator on ``port`` (spot) and ``port + 1`` (USD-M)."""
+    role = tomllib.loads((REPO / "supervisors" / "collector.toml").read_text())
+    binance = next(c for c in role["supervisor"]["children"] if c["name"] == "binance")
+    groups = []
+    for child in binance["children"]:
+        args = child["args"]
+        market = MarketType(args["market"])
+        groups.append(
+            StreamGroupArgs(
+                market=market,
+                symbols=args["symbols"],
+                streams=args["streams"],
+                ws_url=f"ws://127.0.0.1:{port + (market is MarketType.PERPETUAL)}",
+                exchanges=str(REPO / "etc" / "mdp" / "exchanges.toml"),
+            )
+        )
+    return groups
 
 
 def forwarder(rate: int, seconds: float) -> tuple[float, float]:
-    bootstrap = os.environ["MDP_KAFKA_BOOTSTRAP"]
     prefix = f"bench.forward.{os.getpid()}"
-    urls, topics = [], []
-    for offset, route, kinds in _ROLE_STREAMS:
-        streams = [f"{s.lower()}@{k}" for s in SYMBOLS for k in kinds]
-        urls.append((offset, f"{route}/stream?streams={'/'.join(streams)}"))
-        topics += [f"{prefix}.{offset}.{n.replace('@', '-')}" for n in streams]
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(n, 1, 1) for n in topics]).values():
-        future.result()
-    producer = _producer(bootstrap)
     late: list[float] = []
     stop = threading.Event()
     warm = [float("inf")]  # the first 2 s are not counted, as in the role's bench
 
-    def poll() -> None:
-        while not stop.is_set():
-            producer.poll(0.05)
-
-    def read(port: int, offset: int, target: str) -> None:
+    def read(producer: Producer, group: int, url: str) -> None:
         def acked(event_ms: int) -> object:
             def on_delivery(error: object, _message: object) -> None:
                 if error is None and time.monotonic() >= warm[0]:
@@ -215,7 +222,7 @@ def forwarder(rate: int, seconds: float) -> tuple[float, float]:
 
             return on_delivery
 
-        with _connect(f"ws://127.0.0.1:{port + offset}{target}") as ws:
+        with _connect(url) as ws:
             while not stop.is_set():
                 try:
                     message = ws.recv(timeout=0.5)
@@ -223,16 +230,24 @@ def forwarder(rate: int, seconds: float) -> tuple[float, float]:
                     continue
                 frame = orjson.loads(message)
                 event_ms = frame["data"].get("E")
-                topic = f"{prefix}.{offset}.{frame['stream'].replace('@', '-')}"
+                topic = f"{prefix}.{group}.{frame['stream'].replace('@', '-')}"
                 if event_ms is None:  # spot bookTicker has no event time: sent, not timed
                     producer.produce(topic, message)
                 else:
                     producer.produce(topic, message, on_delivery=acked(event_ms))
 
-    try:
-        with _live_simulator(rate) as port:
-            threads = [threading.Thread(target=poll)]
-            threads += [threading.Thread(target=read, args=(port, o, t)) for o, t in urls]
+    with _live_simulator(rate) as port:
+        groups = _role_groups(port)
+        topics = [
+            f"{prefix}.{i}.{name.replace('@', '-')}"
+            for i, group in enumerate(groups)
+            for name in group.stream_names()
+        ]
+        with _producing(topics) as producer:
+            threads = [
+                threading.Thread(target=read, args=(producer, i, group.ws_endpoint()))
+                for i, group in enumerate(groups)
+            ]
             for thread in threads:
                 thread.start()
             warm[0] = time.monotonic() + 2.0
@@ -240,10 +255,6 @@ def forwarder(rate: int, seconds: float) -> tuple[float, float]:
             stop.set()
             for thread in threads:
                 thread.join()
-    finally:
-        producer.flush(10)
-        for future in admin.delete_topics(topics).values():
-            future.result()
     return _cuts(late)
 
 
